@@ -1,0 +1,44 @@
+# The two commands of the README: `make serve` and `make test`. Both create/update .venv.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: serve test install lint typecheck proto bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(VENV)/bin/ipsim serve --demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# mypy needs to see the package under its real name: a link farm under build/ gives it `ipsim`.
+typecheck: $(STAMP)
+	@mkdir -p build/typecheck && ln -sfn ../.. build/typecheck/ipsim
+	cd build/typecheck && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml \
+		-p ipsim.engine -p ipsim.models -p ipsim.indexers -p ipsim.server -p ipsim.clients \
+		-m ipsim -m ipsim.config -m ipsim.cli
+
+test: $(STAMP) lint typecheck
+	$(PY) -m pytest
+
+proto: $(STAMP)
+	$(PY) -m tools.gen_proto
+
+bench: $(STAMP)
+	$(PY) -m pytest benchmarks -p no:cacheprovider --benchmark-only -o testpaths=benchmarks
+
+clean:
+	rm -rf build .mypy_cache .pytest_cache .ruff_cache

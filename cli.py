@@ -1,0 +1,34 @@
+"""The ``ipsim`` command: the client commands plus ``serve``, which starts the server."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from ipsim.clients.cli import cli
+
+
+@cli.command()
+@click.option("--data", type=click.Path(path_type=Path), help="Data directory (IPSIM_DATA).")
+@click.option("--http", "http", metavar="HOST:PORT", help="HTTP address (IPSIM_HTTP).")
+@click.option("--grpc", "grpc", metavar="HOST:PORT", help="gRPC address (IPSIM_GRPC).")
+@click.option("--config", type=click.Path(path_type=Path), help="TOML/JSON settings file.")
+@click.option("--demo", is_flag=True, default=None, help="Build the demo collections.")
+def serve(data: Path | None, http: str | None, grpc: str | None, config: Path | None, demo: bool | None) -> None:
+    """Serve HTTP and gRPC; prints `ipsim ready http=… grpc=…` once both listen."""
+    from ipsim.server.serve import run
+
+    try:
+        code = run(data=data, http=http, grpc=grpc, config=config, demo=demo)
+    except (ValidationError, ValueError) as exc:
+        click.echo(f"error: settings: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(code)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()

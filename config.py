@@ -1,0 +1,140 @@
+"""The one settings object: defaults < config file < ``IPSIM_*`` environment < CLI flags."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+
+def parse_hostport(value: str, *, field: str) -> tuple[str, int]:
+    """Split ``HOST:PORT`` (``[::1]:80`` for IPv6) and check the port."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{field} must look like HOST:PORT, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+class Settings(BaseSettings):
+    """Everything the server and engine can be configured with.
+
+    Every field reads from the environment as ``IPSIM_<NAME>`` (``IPSIM_DATA``,
+    ``IPSIM_API_KEYS``, …) and from a TOML or JSON file given by ``--config`` /
+    ``IPSIM_CONFIG``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="IPSIM_", extra="forbid")
+
+    data: Path = Field(Path("var"), description="Directory holding collections (WAL + snapshots).")
+    http: str = Field("127.0.0.1:8080", description="HTTP listen address HOST:PORT.")
+    grpc: str = Field("127.0.0.1:50051", description="gRPC listen address HOST:PORT.")
+    config: Path | None = Field(None, description="TOML or JSON settings file.")
+    demo: bool = Field(False, description="Build the demo collections on start if missing.")
+    api_keys: Path | None = Field(
+        None, description="File of `KEY SCOPE...` lines; when unset, auth is off and only loopback binds."
+    )
+
+    # Models
+    text_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Text encoder: a name from the registry or a path to a sentence-transformers "
+        "/ Hugging Face model directory.",
+    )
+    chunk_tokens: int = Field(256, ge=16, le=4096, description="Tokens per chunk of long text.")
+    chunk_overlap: int = Field(32, ge=0, description="Tokens shared by consecutive chunks.")
+    device: str = Field("auto", description="`auto`, `cpu`, `cuda` or `cuda:N`.")
+
+    # Batcher
+    max_batch_size: int = Field(64, ge=1, le=4096)
+    max_delay_ms: float = Field(2.0, ge=0, le=1000)
+    max_queue: int = Field(4096, ge=1, description="Items waiting per encoder before 429.")
+
+    # Limits
+    max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    max_k: int = Field(1000, ge=1)
+    max_offset: int = Field(10000, ge=0)
+    max_documents_per_request: int = Field(1000, ge=1)
+
+    # Durability
+    snapshot_every: int = Field(
+        50_000, ge=1, description="Write a snapshot after this many logged operations."
+    )
+    wal_group_commit_ms: float = Field(2.0, ge=0, le=1000)
+
+    @field_validator("http", "grpc")
+    @classmethod
+    def _hostport(cls, value: str, info: Any) -> str:
+        parse_hostport(value, field=info.field_name)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Flags (init) beat the environment, which beats the file.
+        return (init_settings, env_settings, _FileSource(settings_cls, init_settings, env_settings))
+
+    @property
+    def http_address(self) -> tuple[str, int]:
+        return parse_hostport(self.http, field="http")
+
+    @property
+    def grpc_address(self) -> tuple[str, int]:
+        return parse_hostport(self.grpc, field="grpc")
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """Reads the file named by ``config`` (from flags or environment)."""
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        init: PydanticBaseSettingsSource,
+        env: PydanticBaseSettingsSource,
+    ) -> None:
+        super().__init__(settings_cls)
+        self._init = init
+        self._env = env
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = self._init().get("config") or self._env().get("config")
+        if not path:
+            return {}
+        return load_config_file(Path(path))
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """Read a TOML (``.toml``) or JSON settings file into a plain dict."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"config: cannot read {path}: {exc.strerror}") from exc
+    try:
+        if path.suffix == ".json":
+            data = json.loads(raw)
+        else:
+            data = tomllib.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"config: {path} is not valid {path.suffix or 'TOML'}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"config: {path} must hold a table of settings")
+    return data
+
+
+__all__ = ["Settings", "load_config_file", "parse_hostport"]

@@ -1,0 +1,1 @@
+"""Collections, the dynamic batcher, the query pipeline and the device decision."""

@@ -1,0 +1,164 @@
+"""A collection: an encoder (through its batcher), a durable store, and the query pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ipsim.engine import metrics
+from ipsim.engine.batcher import DynamicBatcher
+from ipsim.engine.errors import InvalidInput
+from ipsim.engine.pages import PageCache, RankedList, window_for
+from ipsim.engine.types import (
+    ChunkRef,
+    CollectionInfo,
+    Document,
+    Hit,
+    SearchRequest,
+    SearchResult,
+)
+from ipsim.engine.validation import check_document_id, check_fields
+from ipsim.indexers.filters import Filter, FilterError, parse_filter
+from ipsim.indexers.store import CollectionStore, DocHit, Record
+from ipsim.models.base import Encoder, InvalidContent, Prepared
+
+
+class Collection:
+    """One named collection of one modality."""
+
+    def __init__(
+        self,
+        name: str,
+        store: CollectionStore,
+        encoder: Encoder[Any],
+        batcher: DynamicBatcher[Any],
+        pages: PageCache[DocHit],
+    ) -> None:
+        self.name = name
+        self.store = store
+        self.encoder = encoder
+        self.batcher = batcher
+        self._pages = pages
+
+    @property
+    def modality(self) -> str:
+        return str(self.store.meta["modality"])
+
+    def info(self) -> CollectionInfo:
+        return CollectionInfo(
+            name=self.name,
+            modality=self.modality,
+            count=len(self.store),
+            dim=self.store.dim,
+            index=self.store.index_description(),
+            shards=self.store.shards,
+            model=self.encoder.name,
+        )
+
+    async def upsert(self, documents: Sequence[Document]) -> int:
+        """Validate all, encode all (batched), then log and index them in one write."""
+        prepared = await asyncio.to_thread(self._prepare_documents, documents)
+        units = [u for p in prepared for u in p.units]
+        vectors = await self.batcher.submit(units)
+        records, offset = [], 0
+        for doc, prep in zip(documents, prepared, strict=True):
+            count = len(prep.units)
+            records.append(
+                Record(
+                    id=doc.id,
+                    vectors=vectors[offset : offset + count],
+                    spans=[(s.start, s.end) for s in prep.spans],
+                    fields=doc.fields,
+                    payload=doc.content,
+                )
+            )
+            offset += count
+        await asyncio.to_thread(self.store.upsert, records)
+        metrics.INDEX_SIZE.labels(self.name).set(len(self.store))
+        return len(records)
+
+    def _prepare_documents(self, documents: Sequence[Document]) -> list[Prepared[Any]]:
+        seen: set[str] = set()
+        prepared = []
+        for i, doc in enumerate(documents):
+            where = f"documents[{i}]"
+            check_document_id(doc.id, f"{where}.id")
+            if doc.id in seen:
+                raise InvalidInput(f"{where}.id", f"duplicate id {doc.id!r} in this request")
+            seen.add(doc.id)
+            check_fields(doc.fields, f"{where}.fields")
+            prepared.append(self._prepare(doc.content, f"{where}.content", "document"))
+        return prepared
+
+    def _prepare(self, content: Any, where: str, purpose: Any) -> Prepared[Any]:
+        if not isinstance(content, dict):
+            raise InvalidInput(where, "must be an object")
+        try:
+            return self.encoder.preprocess(content, purpose)
+        except InvalidContent as exc:
+            raise InvalidInput(f"{where}.{exc.field}", exc.message) from exc
+
+    async def get(self, doc_id: str) -> Document | None:
+        record = await asyncio.to_thread(self.store.get, doc_id)
+        if record is None:
+            return None
+        return Document(id=record.id, content=record.payload, fields=record.fields)
+
+    async def delete(self, doc_id: str) -> bool:
+        deleted = await asyncio.to_thread(self.store.delete, [doc_id])
+        metrics.INDEX_SIZE.labels(self.name).set(len(self.store))
+        return deleted > 0
+
+    async def search(self, request: SearchRequest) -> SearchResult:
+        started = time.perf_counter()
+        if request.mode is not None:
+            raise InvalidInput("mode", f"{self.modality} collections have no search modes")
+        flt = self._parse_filter(request.filter)
+        needed = request.offset + request.k
+        key = (self.name, _canonical(request.query), _canonical(request.filter), request.mode)
+        version = self.store.version
+        ranked = self._pages.get(key, version)
+        if ranked is None or (len(ranked.hits) < needed and not ranked.exhausted):
+            query = await self._query_vector(request.query)
+            window = window_for(needed)
+            hits = (await asyncio.to_thread(self.store.search, query, window, flt))[0]
+            if ranked is None:
+                ranked = RankedList(version)
+            ranked.extend(hits, asked=window)
+            self._pages.put(key, ranked)
+        total = await asyncio.to_thread(self.store.count, flt)
+        page = ranked.hits[request.offset : needed]
+        took = time.perf_counter() - started
+        metrics.SEARCH_SECONDS.labels(self.name).observe(took)
+        return SearchResult(hits=[_hit(h) for h in page], total=total, took_ms=took * 1000.0)
+
+    def _parse_filter(self, raw: Any) -> Filter | None:
+        if raw is None:
+            return None
+        try:
+            return parse_filter(raw)
+        except FilterError as exc:
+            raise InvalidInput(exc.field, exc.message) from exc
+
+    async def _query_vector(self, query: Any) -> np.ndarray:
+        prepared = await asyncio.to_thread(self._prepare, query, "query", "query")
+        vectors = await self.batcher.submit(prepared.units)
+        if len(vectors) == 1:
+            return vectors
+        # A whole document as the query: one vector, the normalised mean of its chunks.
+        mean = vectors.mean(axis=0, keepdims=True)
+        norm = float(np.linalg.norm(mean)) or 1.0
+        return (mean / norm).astype(np.float32)
+
+
+def _hit(h: DocHit) -> Hit:
+    return Hit(id=h.id, score=float(h.score), fields=h.fields, chunk=ChunkRef(h.unit, *h.span))
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,227 @@
+"""The Engine: the registry of collections and the one interface the server and platform call."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ipsim.engine.batcher import DynamicBatcher
+from ipsim.engine.collection import Collection
+from ipsim.engine.device import Device, resolve_device
+from ipsim.engine.errors import Conflict, InvalidInput, NotFound, NotReady
+from ipsim.engine.pages import PageCache
+from ipsim.engine.types import (
+    MODALITIES,
+    CollectionInfo,
+    CollectionSpec,
+    Document,
+    SearchRequest,
+    SearchResult,
+)
+from ipsim.engine.validation import check_collection_name, check_page
+from ipsim.indexers.factory import IndexParamError, validate_index_params
+from ipsim.indexers.store import CollectionStore, DocHit, StoreOptions
+from ipsim.models.base import Encoder
+from ipsim.models.registry import UnknownModel, load_encoder
+
+log = logging.getLogger(__name__)
+
+MAX_SHARDS = 64
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """The engine's share of the settings."""
+
+    data: Path
+    device: str = "auto"
+    text_model: str = "all-MiniLM-L6-v2"
+    chunk_tokens: int = 256
+    chunk_overlap: int = 32
+    max_batch_size: int = 64
+    max_delay_ms: float = 2.0
+    max_queue: int = 4096
+    max_k: int = 1000
+    max_offset: int = 10000
+    snapshot_every: int = 50_000
+    wal_group_commit_ms: float = 2.0
+
+
+@dataclass
+class _Model:
+    encoder: Encoder[Any]
+    batcher: DynamicBatcher[Any]
+
+
+class Engine:
+    """All collections under one data directory, their encoders and batchers.
+
+    Every method is safe to call from the asyncio loop; blocking work (encoding, FAISS,
+    fsync) runs in worker threads. Errors are :mod:`ipsim.engine.errors` types.
+    """
+
+    def __init__(self, options: EngineOptions) -> None:
+        self.options = options
+        self.device: Device = resolve_device(options.device)
+        self._root = options.data / "collections"
+        self._collections: dict[str, Collection] = {}
+        self._models: dict[tuple[str, str], _Model] = {}
+        self._pages: PageCache[DocHit] = PageCache()
+        self._lock = asyncio.Lock()
+        self._ready = False
+        self._store_options = StoreOptions(
+            snapshot_every=options.snapshot_every, group_commit_ms=options.wal_group_commit_ms
+        )
+
+    @property
+    def ready(self) -> bool:
+        """True once every collection has loaded (snapshot + log replay)."""
+        return self._ready
+
+    async def start(self) -> None:
+        """Open every collection under the data directory."""
+        self._root.mkdir(parents=True, exist_ok=True)
+        for path in sorted(p for p in self._root.iterdir() if p.is_dir()):
+            if path.name.startswith("."):
+                continue
+            store = await asyncio.to_thread(CollectionStore.open, path, self._store_options)
+            model = await self._model(str(store.meta["modality"]), str(store.meta["model"]))
+            self._collections[path.name] = Collection(
+                path.name, store, model.encoder, model.batcher, self._pages
+            )
+            log.info("opened collection %s (%d documents)", path.name, len(store))
+        self._ready = True
+
+    async def close(self) -> None:
+        """Stop batchers, snapshot and close every collection."""
+        self._ready = False
+        for model in self._models.values():
+            await model.batcher.stop()
+        for collection in self._collections.values():
+            await asyncio.to_thread(collection.store.close)
+        self._collections.clear()
+
+    async def _model(self, modality: str, name: str | None) -> _Model:
+        """The shared encoder + batcher for a (modality, model), loaded once."""
+        try:
+            encoder = await asyncio.to_thread(self._load_encoder, modality, name)
+        except UnknownModel as exc:
+            raise InvalidInput("model", str(exc)) from exc
+        key = (modality, encoder.name)
+        if key not in self._models:
+            batcher: DynamicBatcher[Any] = DynamicBatcher(
+                encoder.name,
+                encoder.encode,
+                max_batch_size=self.options.max_batch_size,
+                max_delay_ms=self.options.max_delay_ms,
+                max_queue=self.options.max_queue,
+            )
+            self._models[key] = _Model(encoder, batcher)
+        return self._models[key]
+
+    def _load_encoder(self, modality: str, name: str | None) -> Encoder[Any]:
+        for (loaded_modality, loaded_name), model in self._models.items():
+            if loaded_modality == modality and name in (None, loaded_name):
+                return model.encoder
+        if modality == "text" and name is None:
+            name = self.options.text_model
+        return load_encoder(
+            modality,
+            name,
+            device=self.device.torch,
+            chunk_tokens=self.options.chunk_tokens,
+            chunk_overlap=self.options.chunk_overlap,
+        )
+
+    def _get(self, name: str) -> Collection:
+        if not self._ready:
+            raise NotReady("the engine is not ready")
+        collection = self._collections.get(name)
+        if collection is None:
+            raise NotFound(f"collection {name!r} does not exist")
+        return collection
+
+    async def create_collection(self, spec: CollectionSpec) -> CollectionInfo:
+        """Raise ``InvalidInput`` (bad name/modality/index/model) or ``Conflict`` (exists)."""
+        check_collection_name(spec.name)
+        if spec.modality not in MODALITIES:
+            raise InvalidInput("modality", f"must be one of {', '.join(MODALITIES)}")
+        if isinstance(spec.shards, bool) or not 1 <= spec.shards <= MAX_SHARDS:
+            raise InvalidInput("shards", f"must be an integer from 1 to {MAX_SHARDS}")
+        async with self._lock:
+            if spec.name in self._collections:
+                raise Conflict(f"collection {spec.name!r} already exists")
+            model = await self._model(spec.modality, spec.model)
+            try:
+                params = validate_index_params(spec.index.type, spec.index.params, model.encoder.dim)
+            except IndexParamError as exc:
+                raise InvalidInput(exc.field, exc.message) from exc
+            path = self._root / spec.name
+            if path.exists():  # a half-made collection from a crash during create
+                await asyncio.to_thread(shutil.rmtree, path)
+            store = await asyncio.to_thread(
+                CollectionStore.create,
+                path,
+                dim=model.encoder.dim,
+                metric=model.encoder.metric,
+                index_type=spec.index.type,
+                index_params=params,
+                shards=spec.shards,
+                meta={"modality": spec.modality, "model": model.encoder.name},
+                options=self._store_options,
+            )
+            collection = Collection(spec.name, store, model.encoder, model.batcher, self._pages)
+            self._collections[spec.name] = collection
+            return collection.info()
+
+    def list_collections(self) -> list[CollectionInfo]:
+        if not self._ready:
+            raise NotReady("the engine is not ready")
+        return [c.info() for c in self._collections.values()]
+
+    def collection_info(self, name: str) -> CollectionInfo:
+        """Raise ``NotFound``."""
+        return self._get(name).info()
+
+    async def delete_collection(self, name: str) -> None:
+        """Raise ``NotFound``."""
+        async with self._lock:
+            collection = self._get(name)
+            del self._collections[name]
+            self._pages.drop(name)
+            await asyncio.to_thread(collection.store.destroy)
+
+    async def upsert(self, name: str, documents: Sequence[Document]) -> int:
+        """Validate, encode (batched), log durably, index; return the number upserted.
+
+        All-or-nothing: an invalid document fails the whole call with ``InvalidInput``
+        whose field is ``documents[i].content.text`` and nothing is written.
+        """
+        if not documents:
+            raise InvalidInput("documents", "must hold at least one document")
+        return await self._get(name).upsert(documents)
+
+    async def get_document(self, name: str, doc_id: str) -> Document:
+        """Raise ``NotFound``."""
+        document = await self._get(name).get(doc_id)
+        if document is None:
+            raise NotFound(f"document {doc_id!r} is not in collection {name!r}")
+        return document
+
+    async def delete_document(self, name: str, doc_id: str) -> None:
+        """Raise ``NotFound``."""
+        if not await self._get(name).delete(doc_id):
+            raise NotFound(f"document {doc_id!r} is not in collection {name!r}")
+
+    async def search(self, name: str, request: SearchRequest) -> SearchResult:
+        """Encode the query (batched), search with the filter inside, page stably."""
+        collection = self._get(name)
+        check_page(request.k, request.offset, max_k=self.options.max_k, max_offset=self.options.max_offset)
+        if not isinstance(request.query, dict):
+            raise InvalidInput("query", "must be an object")
+        return await collection.search(request)

@@ -1,0 +1,95 @@
+"""Typed objects that cross the engine's boundary (server ↔ engine ↔ platform)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Modality = Literal["text", "image", "mesh", "chemical", "sequence", "trademark"]
+MODALITIES: tuple[str, ...] = ("text", "image", "mesh", "chemical", "sequence", "trademark")
+INDEX_TYPES: tuple[str, ...] = ("auto", "flat", "ivf", "hnsw", "ivfpq", "binary")
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """Which vector index family a collection uses, with its family parameters."""
+
+    type: str = "auto"
+    params: JSON = field(default_factory=dict)
+
+    def to_json(self) -> JSON:
+        return {"type": self.type, **self.params}
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """What a client asks for when creating a collection."""
+
+    name: str
+    modality: str
+    index: IndexSpec = field(default_factory=IndexSpec)
+    shards: int = 1
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """A collection as clients see it."""
+
+    name: str
+    modality: str
+    count: int
+    dim: int
+    index: JSON
+    shards: int
+    model: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """One stored object: its id, modality content and filterable fields."""
+
+    id: str
+    content: JSON
+    fields: JSON = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """One search, already shape-checked by the server."""
+
+    query: JSON
+    k: int = 10
+    offset: int = 0
+    filter: JSON | None = None
+    mode: str | None = None
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    """Which part of a long document matched: chunk number and character span."""
+
+    index: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result: higher ``score`` is more similar."""
+
+    id: str
+    score: float
+    fields: JSON
+    chunk: ChunkRef | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A page of hits; ``total`` counts the documents that pass the filter."""
+
+    hits: list[Hit]
+    total: int
+    took_ms: float

@@ -1,0 +1,1 @@
+"""Vector indexes (FAISS families, shards), field filters, and durable storage (WAL + snapshots)."""

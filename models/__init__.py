@@ -1,0 +1,1 @@
+"""Encoders: raw modality content → vectors."""

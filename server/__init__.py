@@ -1,0 +1,1 @@
+"""The HTTP (FastAPI) and gRPC front doors and the `ipsim serve` process."""

@@ -1,0 +1,20 @@
+"""/v1/collections/{name}/search."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ipsim.engine.types import SearchRequest
+from ipsim.server.deps import READ, EngineDep
+from ipsim.server.schemas import ErrorOut, SearchBody, SearchOut
+
+router = APIRouter(prefix="/v1/collections/{name}", tags=["search"])
+ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 403, 404, 413, 429, 503)}
+
+
+@router.post("/search", dependencies=[READ], responses=ERRORS)
+async def search(name: str, body: SearchBody, engine: EngineDep) -> SearchOut:
+    request = SearchRequest(
+        query=body.query, k=body.k, offset=body.offset, filter=body.filter, mode=body.mode
+    )
+    return SearchOut.of(await engine.search(name, request))

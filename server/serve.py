@@ -1,0 +1,153 @@
+"""The ``ipsim serve`` process: HTTP (uvicorn) and gRPC in one asyncio loop over one engine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import uvicorn
+
+from ipsim.config import Settings
+from ipsim.engine.engine import Engine, EngineOptions
+from ipsim.server.app import create_app
+from ipsim.server.auth import ApiKeys
+from ipsim.server.demo import build_demo
+from ipsim.server.grpc_service import GrpcLimits, add_to_server
+
+log = logging.getLogger("ipsim.serve")
+
+SHUTDOWN_GRACE_S = 15.0
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: this process shuts HTTP and gRPC down together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def engine_options(settings: Settings) -> EngineOptions:
+    return EngineOptions(
+        data=settings.data,
+        device=settings.device,
+        text_model=settings.text_model,
+        chunk_tokens=settings.chunk_tokens,
+        chunk_overlap=settings.chunk_overlap,
+        max_batch_size=settings.max_batch_size,
+        max_delay_ms=settings.max_delay_ms,
+        max_queue=settings.max_queue,
+        max_k=settings.max_k,
+        max_offset=settings.max_offset,
+        snapshot_every=settings.snapshot_every,
+        wal_group_commit_ms=settings.wal_group_commit_ms,
+    )
+
+
+async def serve(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT; return the exit status."""
+    api_keys = ApiKeys.load(settings.api_keys) if settings.api_keys else None
+    http_host, http_port = settings.http_address
+    grpc_host, grpc_port = settings.grpc_address
+    if api_keys is None:
+        if not _is_loopback(http_host) or not _is_loopback(grpc_host):
+            print("ipsim: no IPSIM_API_KEYS set: binding loopback only", file=sys.stderr)
+        http_host = http_host if _is_loopback(http_host) else "127.0.0.1"
+        grpc_host = grpc_host if _is_loopback(grpc_host) else "127.0.0.1"
+        log.warning("auth is off (no IPSIM_API_KEYS); listening on loopback only")
+
+    engine = Engine(engine_options(settings))
+    await engine.start()
+    if settings.demo:
+        await build_demo(engine)
+
+    grpc_server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", settings.max_body_bytes),
+            ("grpc.max_send_message_length", settings.max_body_bytes),
+        ]
+    )
+    health = add_to_server(
+        grpc_server,
+        engine,
+        api_keys=api_keys,
+        limits=GrpcLimits(
+            max_k=settings.max_k,
+            max_offset=settings.max_offset,
+            max_documents=settings.max_documents_per_request,
+        ),
+    )
+    bound_grpc = grpc_server.add_insecure_port(f"{_bracket(grpc_host)}:{grpc_port}")
+    if bound_grpc == 0:
+        print(f"ipsim: cannot listen for gRPC on {grpc_host}:{grpc_port}", file=sys.stderr)
+        await engine.close()
+        return 1
+    await grpc_server.start()
+
+    app = create_app(engine, settings, api_keys)
+    config = uvicorn.Config(
+        app,
+        host=http_host,
+        port=http_port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
+        lifespan="off",
+    )
+    http_server = _Uvicorn(config)
+    http_task = asyncio.create_task(http_server.serve())
+    while not http_server.started:
+        if http_task.done():
+            print(f"ipsim: cannot listen for HTTP on {http_host}:{http_port}", file=sys.stderr)
+            await grpc_server.stop(None)
+            await engine.close()
+            return 1
+        await asyncio.sleep(0.01)
+    bound_http = http_server.servers[0].sockets[0].getsockname()[1]
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    health.set_serving(True)
+    print(
+        f"ipsim ready http={_bracket(http_host)}:{bound_http} grpc={_bracket(grpc_host)}:{bound_grpc}",
+        flush=True,
+    )
+
+    await stop.wait()
+    log.info("shutting down: finishing in-flight requests")
+    health.set_serving(False)
+    http_server.should_exit = True
+    await asyncio.gather(http_task, grpc_server.stop(SHUTDOWN_GRACE_S), return_exceptions=True)
+    await engine.close()
+    return 0
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def run(**flags: Any) -> int:
+    """Entry point of ``ipsim serve``: flags beat ``IPSIM_*`` variables, which beat the file."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    settings = Settings(**{k: v for k, v in flags.items() if v is not None})
+    return asyncio.run(serve(settings))
