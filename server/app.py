@@ -9,7 +9,7 @@ from ipsim.config import Settings
 from ipsim.engine.engine import Engine
 from ipsim.server import errors
 from ipsim.server.auth import ApiKeys
-from ipsim.server.middleware import BodyLimit, RouteMetrics
+from ipsim.server.middleware import BodyLimit, JsonByDefault, RouteMetrics
 from ipsim.server.routes import collections, documents, health, search
 
 
@@ -26,6 +26,7 @@ def create_app(engine: Engine, settings: Settings, api_keys: ApiKeys | None = No
     errors.install(app)
     for module in (health, collections, documents, search):
         app.include_router(module.router)
+    app.add_middleware(JsonByDefault)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RouteMetrics)
     return app

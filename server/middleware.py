@@ -75,6 +75,28 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+class JsonByDefault:
+    """Treat a body sent without a JSON content type (``curl -d`` sends a form type) as JSON.
+
+    Every route of this API takes JSON, so guessing otherwise only turns a good request
+    into a confusing 400.
+    """
+
+    FORM = b"application/x-www-form-urlencoded"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            headers = [(k, v) for k, v in scope.get("headers", ()) if k != b"content-type"]
+            given = dict(scope.get("headers", ())).get(b"content-type", b"")
+            if not given or given.split(b";")[0].strip() == self.FORM:
+                # In place: outer middleware reads what the router writes into this scope.
+                scope["headers"] = [*headers, (b"content-type", b"application/json")]
+        await self.app(scope, receive, send)
+
+
 class RouteMetrics:
     """Observe each request's latency under its route template (``/v1/collections/{name}``)."""
 

@@ -11,7 +11,6 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-import grpc
 import uvicorn
 
 from ipsim.config import Settings
@@ -19,7 +18,7 @@ from ipsim.engine.engine import Engine, EngineOptions
 from ipsim.server.app import create_app
 from ipsim.server.auth import ApiKeys
 from ipsim.server.demo import build_demo
-from ipsim.server.grpc_service import GrpcLimits, add_to_server
+from ipsim.server.grpc_service import GrpcLimits, create_server
 
 log = logging.getLogger("ipsim.serve")
 
@@ -77,21 +76,8 @@ async def serve(settings: Settings) -> int:
     if settings.demo:
         await build_demo(engine)
 
-    grpc_server = grpc.aio.server(
-        options=[
-            ("grpc.max_receive_message_length", settings.max_body_bytes),
-            ("grpc.max_send_message_length", settings.max_body_bytes),
-        ]
-    )
-    health = add_to_server(
-        grpc_server,
-        engine,
-        api_keys=api_keys,
-        limits=GrpcLimits(
-            max_k=settings.max_k,
-            max_offset=settings.max_offset,
-            max_documents=settings.max_documents_per_request,
-        ),
+    grpc_server, grpc_service = create_server(
+        engine, api_keys=api_keys, limits=GrpcLimits.from_settings(settings)
     )
     bound_grpc = grpc_server.add_insecure_port(f"{_bracket(grpc_host)}:{grpc_port}")
     if bound_grpc == 0:
@@ -125,7 +111,7 @@ async def serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    health.set_serving(True)
+    await grpc_service.set_serving(True)
     print(
         f"ipsim ready http={_bracket(http_host)}:{bound_http} grpc={_bracket(grpc_host)}:{bound_grpc}",
         flush=True,
@@ -133,7 +119,7 @@ async def serve(settings: Settings) -> int:
 
     await stop.wait()
     log.info("shutting down: finishing in-flight requests")
-    health.set_serving(False)
+    await grpc_service.shutdown()
     http_server.should_exit = True
     await asyncio.gather(http_task, grpc_server.stop(SHUTDOWN_GRACE_S), return_exceptions=True)
     await engine.close()

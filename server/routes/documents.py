@@ -26,13 +26,13 @@ async def upsert(
     return UpsertOut(upserted=await engine.upsert(name, documents))
 
 
-@router.get("/{doc_id}", dependencies=[READ], responses=ERRORS)
+@router.get("/{doc_id:path}", dependencies=[READ], responses=ERRORS)
 async def get_document(name: str, doc_id: str, engine: EngineDep) -> DocumentOut:
     document = await engine.get_document(name, doc_id)
     return DocumentOut(id=document.id, content=document.content, fields=document.fields)
 
 
-@router.delete("/{doc_id}", status_code=204, dependencies=[WRITE], responses=ERRORS)
+@router.delete("/{doc_id:path}", status_code=204, dependencies=[WRITE], responses=ERRORS)
 async def delete_document(name: str, doc_id: str, engine: EngineDep) -> Response:
     await engine.delete_document(name, doc_id)
     return Response(status_code=204)

@@ -1,0 +1,80 @@
+"""Start the real `ipsim serve` process on free ports."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+READY = re.compile(r"^ipsim ready http=(\S+) grpc=(\S+)$")
+
+
+@dataclass
+class ServerProcess:
+    """A running server: its addresses, process and captured output."""
+
+    process: subprocess.Popen[str]
+    http: str
+    grpc: str
+    data: Path
+    stderr: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.http}"
+
+    def terminate(self, timeout: float = 30) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+
+def start_server(data: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 120) -> ServerProcess:
+    """Run `ipsim serve` on port 0 and wait for its ready line."""
+    command = [
+        sys.executable, "-c", "from ipsim.cli import main; main()",
+        "serve", "--data", str(data), "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", *extra,
+    ]
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
+    )
+    stderr: list[str] = []
+    assert process.stderr is not None and process.stdout is not None
+    threading.Thread(target=lambda: stderr.extend(process.stderr), daemon=True).start()  # type: ignore[arg-type]
+    result: list[str] = []
+
+    def read_ready() -> None:
+        for line in process.stdout:  # type: ignore[union-attr]
+            result.append(line.rstrip("\n"))
+            if READY.match(line.strip()):
+                return
+
+    reader = threading.Thread(target=read_ready, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    match = READY.match(result[-1]) if result else None
+    if match is None:
+        process.kill()
+        raise RuntimeError(f"server did not become ready: stdout={result} stderr={''.join(stderr)[-3000:]}")
+    return ServerProcess(process, match.group(1), match.group(2), data, stderr)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One real server for the e2e session (no demo: tests create their own collections)."""
+    proc = start_server(tmp_path_factory.mktemp("e2e-data"))
+    yield proc
+    if proc.process.poll() is None:
+        proc.terminate()
