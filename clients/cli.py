@@ -1,0 +1,494 @@
+"""The ``ipsim`` command line: collections, ingest and search against a running server.
+
+Every command talks to the server over HTTP through :class:`ipsim.clients.http.Client`.
+Errors print ``error: <code>: <message>`` on stderr and exit 2 for bad input, 1 for
+anything else; with ``--json`` stdout carries the server's JSON and nothing else.
+
+Tests (and embedders) inject the HTTP transport through the click context object::
+
+    CliRunner().invoke(cli, ["search", ...], obj=CliContext(transport=httpx.MockTransport(h)))
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import click
+import httpx
+from ipsim import __version__
+from ipsim.clients.errors import BadRequest, IpsimError, PayloadTooLarge
+from ipsim.clients.http import DEFAULT_URL, Client
+from ipsim.clients.ingest import (
+    CheckpointStore,
+    FileReport,
+    IngestJob,
+    InvalidRecord,
+    source_files,
+)
+from tqdm import tqdm
+
+MODALITIES = ("text", "image", "mesh", "chemical", "sequence", "trademark")
+MESH_FORMATS = ("stl", "obj", "ply", "off")
+QUERY_OPTIONS = ("text", "image", "mesh", "smiles", "formula", "sequence", "word")
+CELL_WIDTH = 48  # longest table cell before it is cut with "…"
+SHOWN_FIELDS = 3  # fields of a hit shown in the table
+
+
+@dataclass
+class CliContext:
+    """What every command shares: the server's address and how to reach it.
+
+    The root group fills ``url``, ``api_key`` and ``timeout`` from its options; pass an
+    instance with a ``transport`` as click's ``obj`` to send requests elsewhere than the
+    network.
+    """
+
+    transport: httpx.BaseTransport | None = None
+    url: str = DEFAULT_URL
+    api_key: str | None = None
+    timeout: float = 30.0
+
+    def client(self) -> Client:
+        """A new client for the configured server."""
+        try:
+            return Client(
+                self.url, api_key=self.api_key, timeout=self.timeout, transport=self.transport
+            )
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--url'") from exc
+
+
+class CliFailure(click.ClickException):
+    """A failed command: printed as ``error: <code>: <message>`` (and a hint, if any)."""
+
+    exit_code = 1
+
+    def __init__(self, code: str, message: str, *, hint: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.hint = hint
+
+    @staticmethod
+    def from_error(error: IpsimError, *, hint: str | None = None) -> CliFailure:
+        """The failure for a client error; bad input (local or the server's 400) exits 2."""
+        cls = CliBadInput if isinstance(error, BadRequest) else CliFailure
+        return cls(error.code, error.message, hint=hint)
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Print to stderr: no usage text and no traceback."""
+        click.echo(f"error: {self.code}: {self.message}", err=True)
+        if self.hint:
+            click.echo(self.hint, err=True)
+
+
+class CliBadInput(CliFailure):
+    """A command failed on bad input: exits 2, like click's own usage errors."""
+
+    exit_code = 2
+
+
+class _IpsimGroup(click.Group):
+    """The root group: turns client errors from any subcommand into ``CliFailure``."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except IpsimError as exc:
+            raise CliFailure.from_error(exc) from exc
+
+
+@click.group(cls=_IpsimGroup)
+@click.option(
+    "--url",
+    envvar="IPSIM_URL",
+    default=DEFAULT_URL,
+    show_default=True,
+    help="Server base URL (env IPSIM_URL).",
+)
+@click.option("--api-key", envvar="IPSIM_API_KEY", help="API key sent as a Bearer token.")
+@click.option(
+    "--timeout",
+    envvar="IPSIM_TIMEOUT",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for each answer.",
+)
+@click.version_option(__version__, prog_name="ipsim")
+@click.pass_context
+def cli(ctx: click.Context, url: str, api_key: str | None, timeout: float) -> None:
+    """Similarity search for intellectual-property objects."""
+    settings = ctx.ensure_object(CliContext)
+    settings.url, settings.api_key, settings.timeout = url, api_key, timeout
+
+
+def main() -> None:
+    """Entry point for the client commands alone (``ipsim.cli:main`` adds ``serve``)."""
+    cli(prog_name="ipsim")
+
+
+# --- collections --------------------------------------------------------------------
+
+
+@cli.group()
+def collections() -> None:
+    """Create, list, inspect and delete collections."""
+
+
+@collections.command("create")
+@click.argument("name")
+@click.option("--modality", required=True, type=click.Choice(MODALITIES))
+@click.option("--index", "index_type", help="Index type: auto, flat, ivf, hnsw, ivfpq, binary.")
+@click.option("--shards", type=click.IntRange(min=1), help="Number of index shards.")
+@click.option("--model", help="Encoder name or path (default: the modality's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the server's JSON.")
+@click.pass_obj
+def create_collection(
+    obj: CliContext,
+    name: str,
+    modality: str,
+    index_type: str | None,
+    shards: int | None,
+    model: str | None,
+    as_json: bool,
+) -> None:
+    """Create collection NAME."""
+    with obj.client() as client:
+        info = client.create_collection(
+            name, modality, index=index_type, shards=shards, model=model
+        )
+    _print_record(info, as_json)
+
+
+@collections.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the server's JSON.")
+@click.pass_obj
+def list_collections(obj: CliContext, as_json: bool) -> None:
+    """List every collection."""
+    with obj.client() as client:
+        infos = client.list_collections()
+    if as_json:
+        _print_json({"collections": infos})
+        return
+    headers = ["NAME", "MODALITY", "COUNT", "DIM", "INDEX", "SHARDS", "MODEL"]
+    rows = [
+        [
+            info.get("name"),
+            info.get("modality"),
+            info.get("count"),
+            info.get("dim"),
+            _index_label(info.get("index")),
+            info.get("shards"),
+            info.get("model"),
+        ]
+        for info in infos
+    ]
+    click.echo(_table(headers, rows) if rows else "no collections")
+
+
+@collections.command("get")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the server's JSON.")
+@click.pass_obj
+def get_collection(obj: CliContext, name: str, as_json: bool) -> None:
+    """Show collection NAME."""
+    with obj.client() as client:
+        info = client.get_collection(name)
+    _print_record(info, as_json)
+
+
+@collections.command("delete")
+@click.argument("name")
+@click.pass_obj
+def delete_collection(obj: CliContext, name: str) -> None:
+    """Delete collection NAME and every document in it."""
+    with obj.client() as client:
+        client.delete_collection(name)
+    click.echo(f"deleted collection {name}")
+
+
+# --- ingest -------------------------------------------------------------------------
+
+_RESUME_HINT = "ingest stopped; run the same command again to resume after the last batch sent"
+_BAD_LINE_HINT = "ingest stopped; the documents before it were sent: fix it and run again"
+_TOO_LARGE_HINT = "ingest stopped; run it again with a smaller --batch-size to resume"
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=256,
+    show_default=True,
+    help="Documents per request.",
+)
+@click.option("--restart", is_flag=True, help="Ignore the checkpoint and send everything again.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary only.")
+@click.pass_obj
+def ingest(
+    obj: CliContext, name: str, path: Path, batch_size: int, restart: bool, as_json: bool
+) -> None:
+    """Upsert the documents of a file or folder into collection NAME.
+
+    PATH is a file, or a folder whose files are read in name order. JSON Lines files
+    hold one {"id", "content", "fields"} document per line. The run is resumable: what
+    the server acknowledged is checkpointed under $IPSIM_STATE_DIR (default
+    ~/.cache/ipsim), and a rerun skips it.
+    """
+    files = source_files(path)
+    total = sum(file.stat().st_size for file in files)
+    show_bar = not as_json and sys.stderr.isatty()
+    with (
+        obj.client() as client,
+        tqdm(
+            total=total, unit="B", unit_scale=True, desc=name, file=sys.stderr, disable=not show_bar
+        ) as bar,
+    ):
+        job = IngestJob(
+            client,
+            client.url,
+            name,
+            CheckpointStore.default(),
+            batch_size=batch_size,
+            restart=restart,
+            on_progress=bar.update,
+        )
+        reports = [_ingest_one(job, file) for file in files]
+    _print_ingest_summary(name, reports, as_json)
+
+
+def _ingest_one(job: IngestJob, file: Path) -> FileReport:
+    try:
+        return job.ingest_file(file)
+    except InvalidRecord as exc:
+        raise CliFailure.from_error(exc, hint=_BAD_LINE_HINT) from exc
+    except PayloadTooLarge as exc:
+        raise CliFailure.from_error(exc, hint=_TOO_LARGE_HINT) from exc
+    except IpsimError as exc:
+        raise CliFailure.from_error(exc, hint=_RESUME_HINT) from exc
+    except OSError as exc:
+        raise CliFailure("io_error", str(exc), hint=_RESUME_HINT) from exc
+
+
+def _print_ingest_summary(name: str, reports: Sequence[FileReport], as_json: bool) -> None:
+    upserted = sum(report.upserted for report in reports)
+    if as_json:
+        files = [
+            {"path": str(r.path), "upserted": r.upserted, "resumed_at_line": r.resumed_at_line}
+            for r in reports
+        ]
+        _print_json({"collection": name, "upserted": upserted, "files": files})
+        return
+    for report in reports:
+        if report.resumed_at_line:
+            click.echo(f"{report.path}: resumed after line {report.resumed_at_line}", err=True)
+    click.echo(f"upserted {upserted} documents into {name} from {len(reports)} file(s)")
+
+
+# --- search -------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--text", help="Text query.")
+@click.option(
+    "--image",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PNG or JPEG file (image or trademark collections).",
+)
+@click.option(
+    "--mesh",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Mesh file: .stl, .obj, .ply or .off.",
+)
+@click.option("--smiles", help="Chemical structure as SMILES.")
+@click.option("--formula", help="Molecular formula, e.g. C8H10N4O2 or C6-8H*O2.")
+@click.option("--sequence", help="Protein, DNA or RNA sequence.")
+@click.option("--word", help="Trademark word.")
+@click.option(
+    "-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Hits to return."
+)
+@click.option(
+    "--offset", type=click.IntRange(min=0), default=0, show_default=True, help="Hits to skip."
+)
+@click.option("--mode", help="Search mode (chemical: similarity, substructure, exact, formula).")
+@click.option("--filter", "filter_json", help='JSON over fields: {"ipc": {"prefix": "A61K"}}.')
+@click.option("--json", "as_json", is_flag=True, help="Print the server's JSON only.")
+@click.pass_obj
+def search(
+    obj: CliContext,
+    name: str,
+    text: str | None,
+    image: Path | None,
+    mesh: Path | None,
+    smiles: str | None,
+    formula: str | None,
+    sequence: str | None,
+    word: str | None,
+    k: int,
+    offset: int,
+    mode: str | None,
+    filter_json: str | None,
+    as_json: bool,
+) -> None:
+    """Search collection NAME with exactly one query option."""
+    values = (text, image, mesh, smiles, formula, sequence, word)
+    given = [
+        (option, value)
+        for option, value in zip(QUERY_OPTIONS, values, strict=True)
+        if value is not None
+    ]
+    if len(given) != 1:
+        names = ", ".join(f"--{option}" for option in QUERY_OPTIONS)
+        raise click.UsageError(f"give exactly one of {names}")
+    [(option, value)] = given
+    query = build_query(option, value)
+    if option == "formula" and mode is None:
+        mode = "formula"
+    filter_ = parse_filter(filter_json) if filter_json is not None else None
+    with obj.client() as client:
+        answer = client.search(name, query, k=k, offset=offset, filter=filter_, mode=mode)
+    if as_json:
+        _print_json(answer)
+    else:
+        click.echo(render_hits(answer, offset))
+
+
+def build_query(option: str, value: str | Path) -> dict[str, Any]:
+    """The contract's query object for one ``ipsim search`` query option."""
+    if option == "image":
+        return {"image_b64": _read_b64(Path(value))}
+    if option == "mesh":
+        path = Path(value)
+        fmt = path.suffix.lower().lstrip(".")
+        if fmt not in MESH_FORMATS:
+            known = ", ".join(MESH_FORMATS)
+            raise BadRequest(f"--mesh: {path.name}: the extension must be one of {known}")
+        return {"mesh_b64": _read_b64(path), "format": fmt}
+    if option in QUERY_OPTIONS:
+        return {option: str(value)}
+    raise ValueError(f"unknown query option {option!r}")
+
+
+def parse_filter(text: str) -> dict[str, Any]:
+    """``--filter``'s JSON object; raise ``BadRequest`` for anything else."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"--filter: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    if not isinstance(value, dict):
+        raise BadRequest('--filter: must be a JSON object such as {"field": value}')
+    return value
+
+
+def _read_b64(path: Path) -> str:
+    try:
+        return base64.b64encode(path.read_bytes()).decode("ascii")
+    except OSError as exc:
+        raise BadRequest(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def render_hits(answer: dict[str, Any], offset: int = 0) -> str:
+    """A search answer as a table: rank, id, score, a few fields and the matched chunk."""
+    hits = answer.get("hits") or []
+    took = answer.get("took_ms")
+    timing = f" in {took:.1f} ms" if isinstance(took, int | float) else ""
+    if not hits:
+        return f"no hits{timing}"
+    with_chunks = any(isinstance(hit.get("chunk"), dict) for hit in hits)
+    headers = ["RANK", "ID", "SCORE", "FIELDS"] + (["MATCH"] if with_chunks else [])
+    rows = []
+    for rank, hit in enumerate(hits, start=offset + 1):
+        score = hit.get("score")
+        row = [
+            rank,
+            hit.get("id"),
+            f"{score:.4f}" if isinstance(score, int | float) else score,
+            _fields_label(hit.get("fields")),
+        ]
+        if with_chunks:
+            row.append(_chunk_label(hit.get("chunk")))
+        rows.append(row)
+    total = answer.get("total")
+    of_total = f" of {total}" if isinstance(total, int) else ""
+    return f"{_table(headers, rows)}\n{len(hits)} hits{of_total}{timing}"
+
+
+# --- output -------------------------------------------------------------------------
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False))
+
+
+def _print_record(info: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _print_json(info)
+        return
+    width = max((len(key) for key in info), default=0)
+    for key, value in info.items():
+        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+        click.echo(f"{key + ':':<{width + 1}} {shown}")
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [list(headers)] + [[_cell(value) for value in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in cells
+    )
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else " ".join(str(value).split())
+    return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
+
+
+def _index_label(index: Any) -> str:
+    if isinstance(index, dict):
+        return str(index.get("type", json.dumps(index)))
+    return "" if index is None else str(index)
+
+
+def _fields_label(fields: Any) -> str:
+    if not isinstance(fields, dict):
+        return ""
+    shown = [f"{key}={_scalar(value)}" for key, value in list(fields.items())[:SHOWN_FIELDS]]
+    more = len(fields) - SHOWN_FIELDS
+    return ", ".join(shown) + (f", +{more}" if more > 0 else "")
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, list):
+        return "|".join(str(item) for item in value)
+    return str(value)
+
+
+def _chunk_label(chunk: Any) -> str:
+    if not isinstance(chunk, dict):
+        return ""
+    if isinstance(chunk.get("text"), str):
+        return str(chunk["text"])
+    span = f" [{chunk.get('start')}:{chunk.get('end')}]" if "start" in chunk else ""
+    return f"chunk {chunk.get('index', '?')}{span}"
+
+
+__all__ = [
+    "CliBadInput",
+    "CliContext",
+    "CliFailure",
+    "build_query",
+    "cli",
+    "main",
+    "parse_filter",
+    "render_hits",
+]

@@ -1,0 +1,457 @@
+"""The Python SDK over HTTP: ``Client`` (blocking) and ``AsyncClient`` (asyncio).
+
+Both speak the routes of the public contract, return the server's JSON as plain dicts and
+raise :mod:`ipsim.clients.errors` classes for every failure::
+
+    with Client("http://127.0.0.1:8080") as client:
+        client.create_collection("patents", "text")
+        client.upsert("patents", [{"id": "EP1", "content": {"text": "..."}}])
+        answer = client.search("patents", {"text": "a folding bicycle"}, k=5)
+
+The two classes share every request description and answer check below; they differ
+only in how a request is sent. ``transport`` is httpx's seam: pass an
+``httpx.MockTransport`` in tests, or a transport with retries or proxies in production.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import itertools
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+from ipsim import __version__
+from ipsim.clients.errors import (
+    IpsimError,
+    ServerError,
+    TransportError,
+    code_for_status,
+    error_from_code,
+)
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+API_KEY_ENV = "IPSIM_API_KEY"
+
+T = TypeVar("T")
+JSONObject = dict[str, Any]
+
+
+class Client:
+    """A blocking client for one ipsim server; close it, or use it as a context manager.
+
+    ``api_key`` is sent as ``Authorization: Bearer KEY``; when omitted it is read from the
+    ``IPSIM_API_KEY`` environment variable. ``timeout`` is in seconds, per request.
+    """
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = _check_url(url)
+        self._http = httpx.Client(
+            base_url=self.url,
+            headers=_headers(api_key),
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool; the client cannot be used afterwards."""
+        self._http.close()
+
+    def create_collection(
+        self,
+        name: str,
+        modality: str,
+        *,
+        index: str | JSONObject | None = None,
+        shards: int | None = None,
+        model: str | None = None,
+    ) -> JSONObject:
+        """Create a collection and return its info; ``index`` is a type name or a full spec."""
+        return self._send(_create_collection_call(name, modality, index, shards, model))
+
+    def list_collections(self) -> list[JSONObject]:
+        """Every collection's info."""
+        return self._send(_list_collections_call())
+
+    def get_collection(self, name: str) -> JSONObject:
+        """One collection's info (``name, modality, count, dim, index, shards, model``)."""
+        return self._send(_get_collection_call(name))
+
+    def delete_collection(self, name: str) -> None:
+        """Delete a collection and everything in it."""
+        self._send(_delete_collection_call(name))
+
+    def upsert(
+        self, collection: str, documents: Iterable[JSONObject], *, batch_size: int = 256
+    ) -> int:
+        """Add or replace documents, ``batch_size`` per request; return how many were upserted.
+
+        Documents are ``{"id": str, "content": {...}, "fields": {...}}``. Each request is
+        all-or-nothing on the server; when one fails, the batches before it stay written.
+        """
+        return sum(
+            self._send(_upsert_call(collection, batch)) for batch in _batches(documents, batch_size)
+        )
+
+    def get(self, collection: str, doc_id: str) -> JSONObject:
+        """One stored document."""
+        return self._send(_get_document_call(collection, doc_id))
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        """Delete one document."""
+        self._send(_delete_document_call(collection, doc_id))
+
+    def search(
+        self,
+        collection: str,
+        query: JSONObject,
+        *,
+        k: int = 10,
+        offset: int = 0,
+        filter: JSONObject | None = None,
+        mode: str | None = None,
+    ) -> JSONObject:
+        """Search one collection; return the server's answer (``hits``, ``total``, ``took_ms``)."""
+        return self._send(_search_call(collection, query, k, offset, filter, mode))
+
+    def _send(self, call: _Call[T]) -> T:
+        try:
+            response = self._http.request(call.method, call.path, json=call.body)
+        except httpx.RequestError as exc:
+            raise _transport_error(exc) from exc
+        return call.finish(response)
+
+
+class AsyncClient:
+    """The asyncio twin of :class:`Client`: the same methods, awaited."""
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = _check_url(url)
+        self._http = httpx.AsyncClient(
+            base_url=self.url,
+            headers=_headers(api_key),
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection pool; the client cannot be used afterwards."""
+        await self._http.aclose()
+
+    async def create_collection(
+        self,
+        name: str,
+        modality: str,
+        *,
+        index: str | JSONObject | None = None,
+        shards: int | None = None,
+        model: str | None = None,
+    ) -> JSONObject:
+        """Create a collection and return its info; ``index`` is a type name or a full spec."""
+        return await self._send(_create_collection_call(name, modality, index, shards, model))
+
+    async def list_collections(self) -> list[JSONObject]:
+        """Every collection's info."""
+        return await self._send(_list_collections_call())
+
+    async def get_collection(self, name: str) -> JSONObject:
+        """One collection's info (``name, modality, count, dim, index, shards, model``)."""
+        return await self._send(_get_collection_call(name))
+
+    async def delete_collection(self, name: str) -> None:
+        """Delete a collection and everything in it."""
+        await self._send(_delete_collection_call(name))
+
+    async def upsert(
+        self, collection: str, documents: Iterable[JSONObject], *, batch_size: int = 256
+    ) -> int:
+        """Add or replace documents, ``batch_size`` per request; return how many were upserted."""
+        total = 0
+        for batch in _batches(documents, batch_size):
+            total += await self._send(_upsert_call(collection, batch))
+        return total
+
+    async def get(self, collection: str, doc_id: str) -> JSONObject:
+        """One stored document."""
+        return await self._send(_get_document_call(collection, doc_id))
+
+    async def delete(self, collection: str, doc_id: str) -> None:
+        """Delete one document."""
+        await self._send(_delete_document_call(collection, doc_id))
+
+    async def search(
+        self,
+        collection: str,
+        query: JSONObject,
+        *,
+        k: int = 10,
+        offset: int = 0,
+        filter: JSONObject | None = None,
+        mode: str | None = None,
+    ) -> JSONObject:
+        """Search one collection; return the server's answer (``hits``, ``total``, ``took_ms``)."""
+        return await self._send(_search_call(collection, query, k, offset, filter, mode))
+
+    async def _send(self, call: _Call[T]) -> T:
+        try:
+            response = await self._http.request(call.method, call.path, json=call.body)
+        except httpx.RequestError as exc:
+            raise _transport_error(exc) from exc
+        return call.finish(response)
+
+
+# --- what each call sends and how its answer is read (shared by both clients) ---------
+
+
+@dataclass(frozen=True)
+class _Call(Generic[T]):
+    """One request and the reader of its successful answer."""
+
+    method: str
+    path: str
+    body: JSONObject | None
+    read: Callable[[httpx.Response], T]
+
+    def finish(self, response: httpx.Response) -> T:
+        """Raise the matching ``IpsimError`` for a failed answer, else read it."""
+        if not response.is_success:
+            raise _error_from_response(response)
+        return self.read(response)
+
+
+def _create_collection_call(
+    name: str,
+    modality: str,
+    index: str | JSONObject | None,
+    shards: int | None,
+    model: str | None,
+) -> _Call[JSONObject]:
+    body: JSONObject = {"name": name, "modality": modality}
+    if index is not None:
+        body["index"] = {"type": index} if isinstance(index, str) else index
+    if shards is not None:
+        body["shards"] = shards
+    if model is not None:
+        body["model"] = model
+    return _Call("POST", "/v1/collections", body, _read_object)
+
+
+def _list_collections_call() -> _Call[list[JSONObject]]:
+    return _Call("GET", "/v1/collections", None, _read_collections)
+
+
+def _get_collection_call(name: str) -> _Call[JSONObject]:
+    return _Call("GET", _collection_path(name), None, _read_object)
+
+
+def _delete_collection_call(name: str) -> _Call[None]:
+    return _Call("DELETE", _collection_path(name), None, _read_nothing)
+
+
+def _upsert_call(collection: str, documents: list[JSONObject]) -> _Call[int]:
+    path = f"{_collection_path(collection)}/documents"
+    return _Call("PUT", path, {"documents": documents}, _read_upserted)
+
+
+def _get_document_call(collection: str, doc_id: str) -> _Call[JSONObject]:
+    return _Call("GET", _document_path(collection, doc_id), None, _read_object)
+
+
+def _delete_document_call(collection: str, doc_id: str) -> _Call[None]:
+    return _Call("DELETE", _document_path(collection, doc_id), None, _read_nothing)
+
+
+def _search_call(
+    collection: str,
+    query: JSONObject,
+    k: int,
+    offset: int,
+    filter: JSONObject | None,
+    mode: str | None,
+) -> _Call[JSONObject]:
+    body: JSONObject = {"query": query, "k": k, "offset": offset}
+    if filter is not None:
+        body["filter"] = filter
+    if mode is not None:
+        body["mode"] = mode
+    return _Call("POST", f"{_collection_path(collection)}/search", body, _read_object)
+
+
+def _collection_path(name: str) -> str:
+    # Names and ids are one path segment each, whatever characters they hold.
+    return f"/v1/collections/{quote(name, safe='')}"
+
+
+def _document_path(collection: str, doc_id: str) -> str:
+    return f"{_collection_path(collection)}/documents/{quote(doc_id, safe='')}"
+
+
+def _batches(documents: Iterable[JSONObject], size: int) -> Iterator[list[JSONObject]]:
+    if size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {size}")
+    iterator = iter(documents)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def _read_json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise _unexpected(response, "a body that is not JSON") from exc
+
+
+def _read_object(response: httpx.Response) -> JSONObject:
+    value = _read_json(response)
+    if not isinstance(value, dict):
+        raise _unexpected(response, "JSON that is not an object")
+    return value
+
+
+def _read_collections(response: httpx.Response) -> list[JSONObject]:
+    value = _read_object(response).get("collections")
+    if not isinstance(value, list):
+        raise _unexpected(response, 'no "collections" list')
+    return value
+
+
+def _read_upserted(response: httpx.Response) -> int:
+    value = _read_object(response).get("upserted")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _unexpected(response, 'no integer "upserted"')
+    return value
+
+
+def _read_nothing(response: httpx.Response) -> None:
+    return None
+
+
+def _unexpected(response: httpx.Response, what: str) -> ServerError:
+    request = response.request
+    return ServerError(
+        f"{request.method} {request.url.path} answered {response.status_code} with {what}",
+        status=response.status_code,
+    )
+
+
+# --- failures -----------------------------------------------------------------------
+
+
+def _error_from_response(response: httpx.Response) -> IpsimError:
+    """The exception for a non-2xx answer, from its ``{"error": ...}`` body when it has one."""
+    retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+    code, message = _error_body(response)
+    if code is None:
+        code = code_for_status(response.status_code)
+        text = response.text.strip()
+        message = f"HTTP {response.status_code}" + (f": {text[:200]}" if text else "")
+    return error_from_code(
+        code, message or code, status=response.status_code, retry_after=retry_after
+    )
+
+
+def _error_body(response: httpx.Response) -> tuple[str | None, str | None]:
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return None, None
+    if not isinstance(error, dict) or not isinstance(error.get("code"), str):
+        return None, None
+    message = error.get("message")
+    return error["code"], message if isinstance(message, str) else None
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: either a number or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _transport_error(exc: httpx.RequestError) -> TransportError:
+    url = exc.request.url if _has_request(exc) else "the server"
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+    detail = str(exc) or type(exc).__name__
+    return TransportError(f"request to {url} {kind}: {detail}")
+
+
+def _has_request(exc: httpx.RequestError) -> bool:
+    try:
+        exc.request  # noqa: B018 - httpx raises RuntimeError when no request is attached
+    except RuntimeError:
+        return False
+    return True
+
+
+# --- construction -------------------------------------------------------------------
+
+
+def _check_url(url: str) -> str:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"url must look like http://HOST:PORT, got {url!r}: {exc}") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"url must look like http://HOST:PORT, got {url!r}")
+    return url.rstrip("/")
+
+
+def _headers(api_key: str | None) -> dict[str, str]:
+    headers = {"Accept": "application/json", "User-Agent": f"ipsim-python/{__version__}"}
+    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    return headers
+
+
+__all__ = ["API_KEY_ENV", "DEFAULT_URL", "AsyncClient", "Client"]
