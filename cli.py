@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 import click
-from pydantic import ValidationError
-
 from ipsim.clients.cli import cli
+from pydantic import ValidationError
 
 
 @cli.command()
@@ -17,7 +16,9 @@ from ipsim.clients.cli import cli
 @click.option("--grpc", "grpc", metavar="HOST:PORT", help="gRPC address (IPSIM_GRPC).")
 @click.option("--config", type=click.Path(path_type=Path), help="TOML/JSON settings file.")
 @click.option("--demo", is_flag=True, default=None, help="Build the demo collections.")
-def serve(data: Path | None, http: str | None, grpc: str | None, config: Path | None, demo: bool | None) -> None:
+def serve(
+    data: Path | None, http: str | None, grpc: str | None, config: Path | None, demo: bool | None
+) -> None:
     """Serve HTTP and gRPC; prints `ipsim ready http=… grpc=…` once both listen."""
     from ipsim.server.serve import run
 

@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     config: Path | None = Field(None, description="TOML or JSON settings file.")
     demo: bool = Field(False, description="Build the demo collections on start if missing.")
     api_keys: Path | None = Field(
-        None, description="File of `KEY SCOPE...` lines; when unset, auth is off and only loopback binds."
+        None,
+        description="File of `KEY SCOPE...` lines; unset: auth is off, loopback only.",
     )
 
     # Models
@@ -126,10 +127,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ValueError(f"config: cannot read {path}: {exc.strerror}") from exc
     try:
-        if path.suffix == ".json":
-            data = json.loads(raw)
-        else:
-            data = tomllib.loads(raw.decode("utf-8"))
+        data = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"config: {path} is not valid {path.suffix or 'TOML'}: {exc}") from exc
     if not isinstance(data, dict):

@@ -11,6 +11,7 @@ retried request by request, so one bad input fails only its own request (Triton'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -20,7 +21,6 @@ from typing import Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-
 from ipsim.engine import metrics
 from ipsim.engine.errors import Overloaded
 
@@ -104,10 +104,8 @@ class DynamicBatcher(Generic[T]):
             while self._pending:
                 await asyncio.sleep(0.005)
             self._worker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-            except asyncio.CancelledError:
-                pass
             self._worker = None
         self._executor.shutdown(wait=True)
 
@@ -140,10 +138,8 @@ class DynamicBatcher(Generic[T]):
             oldest = self._pending[0].enqueued_at
             if not self.policy.due(self._queued, oldest, now):
                 self._wakeup.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self.policy.wait(oldest, now))
-                except TimeoutError:
-                    pass
                 continue
             await self._run_batch(self._take())
 
@@ -213,7 +209,10 @@ class DynamicBatcher(Generic[T]):
         if request.future.done():
             return
         if len(rows) != s.stop - s.start:
-            self._fail(request, RuntimeError(f"encoder returned {len(rows)} rows for {s.stop - s.start} units"))
+            self._fail(
+                request,
+                RuntimeError(f"encoder returned {len(rows)} rows for {s.stop - s.start} units"),
+            )
             return
         request.rows.append(rows)
         request.done += len(rows)

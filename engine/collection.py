@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
+import numpy.typing as npt
 from ipsim.engine import metrics
 from ipsim.engine.batcher import DynamicBatcher
 from ipsim.engine.errors import InvalidInput
@@ -145,15 +145,16 @@ class Collection:
         except FilterError as exc:
             raise InvalidInput(exc.field, exc.message) from exc
 
-    async def _query_vector(self, query: Any) -> np.ndarray:
+    async def _query_vector(self, query: Any) -> npt.NDArray[np.float32]:
         prepared = await asyncio.to_thread(self._prepare, query, "query", "query")
-        vectors = await self.batcher.submit(prepared.units)
+        vectors: npt.NDArray[np.float32] = await self.batcher.submit(prepared.units)
         if len(vectors) == 1:
             return vectors
         # A whole document as the query: one vector, the normalised mean of its chunks.
         mean = vectors.mean(axis=0, keepdims=True)
         norm = float(np.linalg.norm(mean)) or 1.0
-        return (mean / norm).astype(np.float32)
+        result: npt.NDArray[np.float32] = (mean / norm).astype(np.float32)
+        return result
 
 
 def _hit(h: DocHit) -> Hit:

@@ -158,7 +158,9 @@ class Engine:
                 raise Conflict(f"collection {spec.name!r} already exists")
             model = await self._model(spec.modality, spec.model)
             try:
-                params = validate_index_params(spec.index.type, spec.index.params, model.encoder.dim)
+                params = validate_index_params(
+                    spec.index.type, spec.index.params, model.encoder.dim
+                )
             except IndexParamError as exc:
                 raise InvalidInput(exc.field, exc.message) from exc
             path = self._root / spec.name
@@ -221,7 +223,9 @@ class Engine:
     async def search(self, name: str, request: SearchRequest) -> SearchResult:
         """Encode the query (batched), search with the filter inside, page stably."""
         collection = self._get(name)
-        check_page(request.k, request.offset, max_k=self.options.max_k, max_offset=self.options.max_offset)
+        check_page(
+            request.k, request.offset, max_k=self.options.max_k, max_offset=self.options.max_offset
+        )
         if not isinstance(request.query, dict):
             raise InvalidInput("query", "must be an object")
         return await collection.search(request)

@@ -10,7 +10,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-
 from ipsim.models.base import InvalidContent, Prepared, Purpose, Span
 
 log = logging.getLogger(__name__)
@@ -96,7 +95,7 @@ class TextEncoder:
 
 def _text_of(content: Mapping[str, Any]) -> str:
     if not isinstance(content, Mapping):
-        raise InvalidContent("content", "must be an object like {\"text\": \"...\"}")
+        raise InvalidContent("content", 'must be an object like {"text": "..."}')
     extra = sorted(set(content) - {"text"})
     if extra:
         raise InvalidContent(extra[0], "unknown key for the text modality (expected only `text`)")

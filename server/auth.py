@@ -14,7 +14,8 @@ SCOPES: tuple[str, ...] = ("read", "write", "admin")
 
 
 class AuthError(Exception):
-    """Missing/unknown key (``unauthenticated``) or a key lacking the scope (``permission_denied``)."""
+    """A missing or unknown key (``unauthenticated``), or one lacking the scope
+    (``permission_denied``)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

@@ -27,6 +27,9 @@ async def build_demo(engine: Engine, demo_dir: Path = DEMO_DIR) -> None:
             CollectionSpec(name="patents", modality="text", index=IndexSpec(type="auto"))
         )
     for start in range(0, len(docs), BATCH):
-        batch = [Document(d["id"], d["content"], d.get("fields", {})) for d in docs[start : start + BATCH]]
+        batch = [
+            Document(d["id"], d["content"], d.get("fields", {}))
+            for d in docs[start : start + BATCH]
+        ]
         await engine.upsert("patents", batch)
     log.info("demo collection 'patents' built with %d documents", len(docs))

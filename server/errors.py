@@ -4,15 +4,15 @@ for anything a client sent."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException
-
 from ipsim.engine.errors import EngineError, Overloaded
 from ipsim.server.auth import AuthError
+from starlette.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,9 @@ STATUS = {
 CODE_OF_STATUS = {status: code for code, status in STATUS.items()}
 
 
-def error_response(code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
         {"error": {"code": code, "message": message}},
         status_code=STATUS.get(code, 500),

@@ -23,7 +23,10 @@ async def _send_error(send: Send, status: int, code: str, message: str) -> None:
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -42,10 +45,9 @@ class BodyLimit:
             return
         too_large = f"request body is larger than {self.max_bytes} bytes"
         for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                if not value.isdigit() or int(value) > self.max_bytes:
-                    await _send_error(send, 413, "payload_too_large", too_large)
-                    return
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+                await _send_error(send, 413, "payload_too_large", too_large)
+                return
         # Read the whole body here (JSON parsing needs all of it anyway), counting bytes,
         # so a chunked upload without Content-Length is bounded too.
         chunks: list[bytes] = []

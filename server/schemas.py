@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
-
 from ipsim.engine.types import CollectionInfo, Hit, SearchResult
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 
 class _Strict(BaseModel):
@@ -99,7 +98,9 @@ class SearchOut(BaseModel):
 
     @classmethod
     def of(cls, result: SearchResult) -> SearchOut:
-        return cls(hits=[HitOut.of(h) for h in result.hits], total=result.total, took_ms=result.took_ms)
+        return cls(
+            hits=[HitOut.of(h) for h in result.hits], total=result.total, took_ms=result.took_ms
+        )
 
 
 class ErrorDetail(BaseModel):
@@ -109,3 +110,8 @@ class ErrorDetail(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` documenting the error body for these statuses."""
+    return {status: {"model": ErrorOut} for status in statuses}

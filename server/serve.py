@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
-
 from ipsim.config import Settings
 from ipsim.engine.engine import Engine, EngineOptions
 from ipsim.server.app import create_app
@@ -112,10 +111,9 @@ async def serve(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await grpc_service.set_serving(True)
-    print(
-        f"ipsim ready http={_bracket(http_host)}:{bound_http} grpc={_bracket(grpc_host)}:{bound_grpc}",
-        flush=True,
-    )
+    http_at = f"{_bracket(http_host)}:{bound_http}"
+    grpc_at = f"{_bracket(grpc_host)}:{bound_grpc}"
+    print(f"ipsim ready http={http_at} grpc={grpc_at}", flush=True)
 
     await stop.wait()
     log.info("shutting down: finishing in-flight requests")
@@ -133,7 +131,9 @@ def _bracket(host: str) -> str:
 def run(**flags: Any) -> int:
     """Entry point of ``ipsim serve``: flags beat ``IPSIM_*`` variables, which beat the file."""
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
     settings = Settings(**{k: v for k, v in flags.items() if v is not None})
     return asyncio.run(serve(settings))

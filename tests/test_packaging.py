@@ -12,7 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_import_platform_from_the_repository_root_is_the_standard_library() -> None:
     out = subprocess.run(
         [sys.executable, "-c", "import platform; print(platform.__file__); platform.system()"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert not out.startswith(str(ROOT)), out
 

@@ -27,7 +27,11 @@ def titles(path: Path) -> list[dict[str, object]]:
         if row.get("patent_number"):
             fields["patent_number"] = row["patent_number"]
         docs.append(
-            {"id": f"US{row['application_number']}", "content": {"text": row["patent_title"]}, "fields": fields}
+            {
+                "id": f"US{row['application_number']}",
+                "content": {"text": row["patent_title"]},
+                "fields": fields,
+            }
         )
     return docs
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-
 from ipsim.engine.types import CollectionSpec, IndexSpec
 from ipsim.server.deps import ADMIN, READ, EngineDep
-from ipsim.server.schemas import CollectionOut, CollectionsOut, CreateCollectionBody, ErrorOut
+from ipsim.server.schemas import (
+    CollectionOut,
+    CollectionsOut,
+    CreateCollectionBody,
+    error_responses,
+)
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"])
-ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 503)}
+ERRORS = error_responses(400, 401, 403, 404, 409, 413, 503)
 
 
 @router.post("", status_code=201, dependencies=[ADMIN], responses=ERRORS)

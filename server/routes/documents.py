@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-
 from ipsim.engine.types import Document
 from ipsim.server.deps import READ, WRITE, EngineDep, SettingsDep
 from ipsim.server.errors import error_response
-from ipsim.server.schemas import DocumentOut, ErrorOut, UpsertBody, UpsertOut
+from ipsim.server.schemas import DocumentOut, UpsertBody, UpsertOut, error_responses
 
 router = APIRouter(prefix="/v1/collections/{name}/documents", tags=["documents"])
-ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 403, 404, 413, 429, 503)}
+ERRORS = error_responses(400, 401, 403, 404, 413, 429, 503)
 
 
 @router.put("", dependencies=[WRITE], responses=ERRORS, response_model=UpsertOut)
@@ -20,7 +19,8 @@ async def upsert(
     limit = settings.max_documents_per_request
     if len(body.documents) > limit:
         return error_response(
-            "payload_too_large", f"documents: at most {limit} per request, got {len(body.documents)}"
+            "payload_too_large",
+            f"documents: at most {limit} per request, got {len(body.documents)}",
         )
     documents = [Document(id=d.id, content=d.content, fields=d.fields) for d in body.documents]
     return UpsertOut(upserted=await engine.upsert(name, documents))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-
 from ipsim.engine.types import SearchRequest
 from ipsim.server.deps import READ, EngineDep
-from ipsim.server.schemas import ErrorOut, SearchBody, SearchOut
+from ipsim.server.schemas import SearchBody, SearchOut, error_responses
 
 router = APIRouter(prefix="/v1/collections/{name}", tags=["search"])
-ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 403, 404, 413, 429, 503)}
+ERRORS = error_responses(400, 401, 403, 404, 413, 429, 503)
 
 
 @router.post("/search", dependencies=[READ], responses=ERRORS)

@@ -40,11 +40,22 @@ class ServerProcess:
         self.process.wait(10)
 
 
-def start_server(data: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 120) -> ServerProcess:
+def start_server(
+    data: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> ServerProcess:
     """Run `ipsim serve` on port 0 and wait for its ready line."""
     command = [
-        sys.executable, "-c", "from ipsim.cli import main; main()",
-        "serve", "--data", str(data), "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", *extra,
+        sys.executable,
+        "-c",
+        "from ipsim.cli import main; main()",
+        "serve",
+        "--data",
+        str(data),
+        "--http",
+        "127.0.0.1:0",
+        "--grpc",
+        "127.0.0.1:0",
+        *extra,
     ]
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     process = subprocess.Popen(
@@ -67,7 +78,9 @@ def start_server(data: Path, *extra: str, env: dict[str, str] | None = None, tim
     match = READY.match(result[-1]) if result else None
     if match is None:
         process.kill()
-        raise RuntimeError(f"server did not become ready: stdout={result} stderr={''.join(stderr)[-3000:]}")
+        raise RuntimeError(
+            f"server did not become ready: stdout={result} stderr={''.join(stderr)[-3000:]}"
+        )
     return ServerProcess(process, match.group(1), match.group(2), data, stderr)
 
 

@@ -25,9 +25,13 @@ def titles(http: httpx.Client) -> str:
     """A collection of the 316 real US application titles, with their fields."""
     docs = [json.loads(line) for line in PATENTS.open()]
     docs = [d for d in docs if d["fields"]["kind"] == "title"]
-    assert http.post("/v1/collections", json={"name": "titles", "modality": "text"}).status_code == 201
+    assert (
+        http.post("/v1/collections", json={"name": "titles", "modality": "text"}).status_code == 201
+    )
     for start in range(0, len(docs), 100):
-        answer = http.put("/v1/collections/titles/documents", json={"documents": docs[start : start + 100]})
+        answer = http.put(
+            "/v1/collections/titles/documents", json={"documents": docs[start : start + 100]}
+        )
         assert answer.status_code == 200, answer.text
     return "titles"
 
@@ -99,7 +103,9 @@ def test_pages_do_not_repeat_documents(http: httpx.Client, titles: str) -> None:
 def test_documents_round_trip_and_delete(http: httpx.Client) -> None:
     http.post("/v1/collections", json={"name": "docs-rt", "modality": "text"})
     doc = {"id": "D1", "content": {"text": "a bicycle gear hub"}, "fields": {"ipc": ["B62M"]}}
-    assert http.put("/v1/collections/docs-rt/documents", json={"documents": [doc]}).json() == {"upserted": 1}
+    assert http.put("/v1/collections/docs-rt/documents", json={"documents": [doc]}).json() == {
+        "upserted": 1
+    }
     assert http.get("/v1/collections/docs-rt/documents/D1").json() == doc
     assert http.delete("/v1/collections/docs-rt/documents/D1").status_code == 204
     assert error_of(http.get("/v1/collections/docs-rt/documents/D1"))[:2] == (404, "not_found")
@@ -110,27 +116,132 @@ def test_documents_round_trip_and_delete(http: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "code", "field"),
     [
-        ("POST", "/v1/collections", {"name": "x", "modality": "smell"}, 400, "invalid_argument", "modality"),
-        ("POST", "/v1/collections", {"name": "Bad Name", "modality": "text"}, 400, "invalid_argument", "name"),
-        ("POST", "/v1/collections", {"name": "x", "modality": "text", "index": {"type": "magic"}}, 400, "invalid_argument", "index"),
-        ("POST", "/v1/collections", {"name": "x", "modality": "text", "shards": "two"}, 400, "invalid_argument", "shards"),
+        (
+            "POST",
+            "/v1/collections",
+            {"name": "x", "modality": "smell"},
+            400,
+            "invalid_argument",
+            "modality",
+        ),
+        (
+            "POST",
+            "/v1/collections",
+            {"name": "Bad Name", "modality": "text"},
+            400,
+            "invalid_argument",
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/collections",
+            {"name": "x", "modality": "text", "index": {"type": "magic"}},
+            400,
+            "invalid_argument",
+            "index",
+        ),
+        (
+            "POST",
+            "/v1/collections",
+            {"name": "x", "modality": "text", "shards": "two"},
+            400,
+            "invalid_argument",
+            "shards",
+        ),
         ("POST", "/v1/collections", {"name": "titles", "modality": "text"}, 409, "conflict", ""),
-        ("POST", "/v1/collections/titles/search", {"query": {"text": "x"}, "k": 0}, 400, "invalid_argument", "k"),
-        ("POST", "/v1/collections/titles/search", {"query": {"text": "x"}, "k": 100000}, 400, "invalid_argument", "k"),
-        ("POST", "/v1/collections/titles/search", {"query": {"text": "x"}, "k": "10"}, 400, "invalid_argument", "k"),
-        ("POST", "/v1/collections/titles/search", {"query": {"text": ""}}, 400, "invalid_argument", "query.text"),
-        ("POST", "/v1/collections/titles/search", {"query": {"text": 3}}, 400, "invalid_argument", "query.text"),
-        ("POST", "/v1/collections/titles/search", {"query": {"text": "x"}, "filter": {"art_unit": {"regex": "."}}}, 400, "invalid_argument", "filter.art_unit"),
-        ("POST", "/v1/collections/titles/search", {"query": {"text": "x"}, "offset": -1}, 400, "invalid_argument", "offset"),
+        (
+            "POST",
+            "/v1/collections/titles/search",
+            {"query": {"text": "x"}, "k": 0},
+            400,
+            "invalid_argument",
+            "k",
+        ),
+        (
+            "POST",
+            "/v1/collections/titles/search",
+            {"query": {"text": "x"}, "k": 100000},
+            400,
+            "invalid_argument",
+            "k",
+        ),
+        (
+            "POST",
+            "/v1/collections/titles/search",
+            {"query": {"text": "x"}, "k": "10"},
+            400,
+            "invalid_argument",
+            "k",
+        ),
+        (
+            "POST",
+            "/v1/collections/titles/search",
+            {"query": {"text": ""}},
+            400,
+            "invalid_argument",
+            "query.text",
+        ),
+        (
+            "POST",
+            "/v1/collections/titles/search",
+            {"query": {"text": 3}},
+            400,
+            "invalid_argument",
+            "query.text",
+        ),
+        (
+            "POST",
+            "/v1/collections/titles/search",
+            {"query": {"text": "x"}, "filter": {"art_unit": {"regex": "."}}},
+            400,
+            "invalid_argument",
+            "filter.art_unit",
+        ),
+        (
+            "POST",
+            "/v1/collections/titles/search",
+            {"query": {"text": "x"}, "offset": -1},
+            400,
+            "invalid_argument",
+            "offset",
+        ),
         ("POST", "/v1/collections/titles/search", {"k": 3}, 400, "invalid_argument", "query"),
         ("POST", "/v1/collections/nope/search", {"query": {"text": "x"}}, 404, "not_found", ""),
-        ("PUT", "/v1/collections/titles/documents", {"documents": [{"id": "a", "content": {"text": ""}}]}, 400, "invalid_argument", "documents[0].content.text"),
-        ("PUT", "/v1/collections/titles/documents", {"documents": [{"content": {"text": "x"}}]}, 400, "invalid_argument", "documents.0.id"),
-        ("PUT", "/v1/collections/titles/documents", {"documents": []}, 400, "invalid_argument", "documents"),
+        (
+            "PUT",
+            "/v1/collections/titles/documents",
+            {"documents": [{"id": "a", "content": {"text": ""}}]},
+            400,
+            "invalid_argument",
+            "documents[0].content.text",
+        ),
+        (
+            "PUT",
+            "/v1/collections/titles/documents",
+            {"documents": [{"content": {"text": "x"}}]},
+            400,
+            "invalid_argument",
+            "documents.0.id",
+        ),
+        (
+            "PUT",
+            "/v1/collections/titles/documents",
+            {"documents": []},
+            400,
+            "invalid_argument",
+            "documents",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_error_naming_the_field(
-    http: httpx.Client, titles: str, method: str, path: str, body: object, status: int, code: str, field: str
+    http: httpx.Client,
+    titles: str,
+    method: str,
+    path: str,
+    body: object,
+    status: int,
+    code: str,
+    field: str,
 ) -> None:
     response = http.request(method, path, json=body)
     got_status, got_code, message = error_of(response)

@@ -13,7 +13,11 @@ from .conftest import start_server
 
 def _docs(start: int, count: int) -> list[dict[str, object]]:
     return [
-        {"id": f"doc-{i}", "content": {"text": f"apparatus number {i} for converting energy"}, "fields": {"n": i}}
+        {
+            "id": f"doc-{i}",
+            "content": {"text": f"apparatus number {i} for converting energy"},
+            "fields": {"n": i},
+        }
         for i in range(start, start + count)
     ]
 
@@ -22,7 +26,10 @@ def test_sigterm_flushes_and_exits_zero_then_data_is_back(tmp_path: Path) -> Non
     server = start_server(tmp_path)
     with httpx.Client(base_url=server.url, timeout=60) as http:
         http.post("/v1/collections", json={"name": "keep", "modality": "text"})
-        assert http.put("/v1/collections/keep/documents", json={"documents": _docs(0, 20)}).status_code == 200
+        assert (
+            http.put("/v1/collections/keep/documents", json={"documents": _docs(0, 20)}).status_code
+            == 200
+        )
     assert server.terminate() == 0
     again = start_server(tmp_path)
     try:
@@ -89,14 +96,25 @@ def test_api_keys_and_scopes(tmp_path: Path) -> None:
             assert http.get("/healthz").status_code == 200
             assert http.get("/metrics").status_code == 200
             missing = http.get("/v1/collections")
-            assert missing.status_code == 401 and missing.json()["error"]["code"] == "unauthenticated"
+            assert (
+                missing.status_code == 401 and missing.json()["error"]["code"] == "unauthenticated"
+            )
             wrong = http.get("/v1/collections", headers={"Authorization": "Bearer nope"})
             assert wrong.status_code == 401
             reader = {"Authorization": "Bearer reader-key"}
             assert http.get("/v1/collections", headers=reader).status_code == 200
-            denied = http.post("/v1/collections", json={"name": "a", "modality": "text"}, headers=reader)
-            assert denied.status_code == 403 and denied.json()["error"]["code"] == "permission_denied"
+            denied = http.post(
+                "/v1/collections", json={"name": "a", "modality": "text"}, headers=reader
+            )
+            assert (
+                denied.status_code == 403 and denied.json()["error"]["code"] == "permission_denied"
+            )
             admin = {"Authorization": "Bearer admin-key"}
-            assert http.post("/v1/collections", json={"name": "a", "modality": "text"}, headers=admin).status_code == 201
+            assert (
+                http.post(
+                    "/v1/collections", json={"name": "a", "modality": "text"}, headers=admin
+                ).status_code
+                == 201
+            )
     finally:
         server.terminate()

@@ -11,16 +11,27 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from ipsim.clients import AsyncClient, Client, GrpcClient, IpsimError, NotFound
 from ipsim.clients.errors import BadRequest
 
 from .conftest import ServerProcess
 
 DOCS = [
-    {"id": "p1", "content": {"text": "wind turbine blade with a serrated trailing edge"}, "fields": {"ipc": ["F03D"], "year": 2019}},
-    {"id": "p2", "content": {"text": "rotor blade for a wind power plant"}, "fields": {"ipc": ["F03D"], "year": 2021}},
-    {"id": "p3", "content": {"text": "pharmaceutical tablet with delayed release coating"}, "fields": {"ipc": ["A61K"], "year": 2020}},
+    {
+        "id": "p1",
+        "content": {"text": "wind turbine blade with a serrated trailing edge"},
+        "fields": {"ipc": ["F03D"], "year": 2019},
+    },
+    {
+        "id": "p2",
+        "content": {"text": "rotor blade for a wind power plant"},
+        "fields": {"ipc": ["F03D"], "year": 2021},
+    },
+    {
+        "id": "p3",
+        "content": {"text": "pharmaceutical tablet with delayed release coating"},
+        "fields": {"ipc": ["A61K"], "year": 2020},
+    },
 ]
 
 
@@ -29,7 +40,9 @@ def test_http_client_full_cycle(server: ServerProcess) -> None:
         info = client.create_collection("sdk-http", "text", index="flat")
         assert info["index"]["type"] == "flat"
         assert client.upsert("sdk-http", DOCS) == 3
-        answer = client.search("sdk-http", {"text": "wind turbine rotor"}, k=2, filter={"ipc": "F03D"})
+        answer = client.search(
+            "sdk-http", {"text": "wind turbine rotor"}, k=2, filter={"ipc": "F03D"}
+        )
         assert {h["id"] for h in answer["hits"]} == {"p1", "p2"}
         assert client.get("sdk-http", "p3")["fields"]["ipc"] == ["A61K"]
         client.delete("sdk-http", "p3")
@@ -53,7 +66,9 @@ def test_grpc_client_and_health(server: ServerProcess) -> None:
         client.create_collection("sdk-grpc", "text")
         assert client.upsert("sdk-grpc", DOCS) == 3
         answer = client.search("sdk-grpc", {"text": "wind"}, k=3, filter={"year": {"gte": 2020}})
-        assert [h["id"] for h in answer["hits"]] == ["p2", "p3"] or {h["id"] for h in answer["hits"]} == {"p2", "p3"}
+        assert [h["id"] for h in answer["hits"]] == ["p2", "p3"] or {
+            h["id"] for h in answer["hits"]
+        } == {"p2", "p3"}
         assert answer["total"] == 2
         with pytest.raises(IpsimError) as caught:
             client.search("missing", {"text": "x"})
@@ -67,7 +82,10 @@ def _ipsim(server: ServerProcess, *args: str, state: Path) -> subprocess.Complet
     env = {**os.environ, "IPSIM_URL": server.url, "IPSIM_STATE_DIR": str(state)}
     return subprocess.run(
         [sys.executable, "-c", "from ipsim.cli import main; main()", *args],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
 
 
@@ -76,15 +94,29 @@ def test_cli_create_ingest_resume_and_search_json(server: ServerProcess, tmp_pat
     source = tmp_path / "docs.jsonl"
     source.write_text("\n".join(lines) + "\n")
     state = tmp_path / "state"
-    created = _ipsim(server, "collections", "create", "cli-docs", "--modality", "text", "--index", "hnsw", state=state)
+    created = _ipsim(
+        server,
+        "collections",
+        "create",
+        "cli-docs",
+        "--modality",
+        "text",
+        "--index",
+        "hnsw",
+        state=state,
+    )
     assert created.returncode == 0, created.stderr
     first = _ipsim(server, "ingest", "cli-docs", str(source), state=state)
     assert first.returncode == 0, first.stderr
     again = _ipsim(server, "ingest", "cli-docs", str(source), state=state)
     assert again.returncode == 0, again.stderr
-    searched = _ipsim(server, "search", "cli-docs", "--text", "wind blade", "-k", "2", "--json", state=state)
+    searched = _ipsim(
+        server, "search", "cli-docs", "--text", "wind blade", "-k", "2", "--json", state=state
+    )
     assert searched.returncode == 0, searched.stderr
     answer = json.loads(searched.stdout)
     assert {h["id"] for h in answer["hits"]} == {"p1", "p2"}
     bad = _ipsim(server, "search", "cli-docs", "--text", "x", "-k", "0", state=state)
-    assert bad.returncode == 2 and "invalid_argument" in bad.stderr and "Traceback" not in bad.stderr
+    assert (
+        bad.returncode == 2 and "invalid_argument" in bad.stderr and "Traceback" not in bad.stderr
+    )

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-
 from ipsim.engine.batcher import BatchPolicy, DynamicBatcher
 from ipsim.engine.errors import Overloaded
 
@@ -52,7 +51,9 @@ async def test_rows_come_back_in_order_for_each_request() -> None:
 async def test_concurrent_requests_share_batches() -> None:
     gate = threading.Event()
     encoder = FakeEncoder(gate)
-    batcher: DynamicBatcher[int] = DynamicBatcher("fake", encoder, max_batch_size=16, max_delay_ms=1)
+    batcher: DynamicBatcher[int] = DynamicBatcher(
+        "fake", encoder, max_batch_size=16, max_delay_ms=1
+    )
     first = asyncio.ensure_future(batcher.submit([0]))  # occupies the device while others queue
     await asyncio.sleep(0.05)
     rest = [asyncio.ensure_future(batcher.submit([i])) for i in range(1, 33)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ipsim.engine.errors import InvalidInput
 from ipsim.engine.validation import (
     check_collection_name,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-
 from ipsim.models.base import InvalidContent
 from ipsim.models.registry import (
     UnknownModel,
@@ -52,7 +52,7 @@ def test_long_text_is_split_into_overlapping_windows_that_cover_it(encoder: Text
     spans = prepared.spans
     assert len(spans) > 3
     assert spans[0].start == 0 and spans[-1].end == len(text)
-    for before, after in zip(spans, spans[1:], strict=False):
+    for before, after in itertools.pairwise(spans):
         assert after.start < before.end  # consecutive windows overlap
     assert prepared.units[1] == text[spans[1].start : spans[1].end]
 
@@ -93,7 +93,10 @@ def test_a_plain_hugging_face_directory_loads_with_mean_pooling(
         bundled_text_model_dir(),
         plain,
         ignore=shutil.ignore_patterns(
-            "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling"
+            "modules.json",
+            "sentence_bert_config.json",
+            "config_sentence_transformers.json",
+            "1_Pooling",
         ),
     )
     other = load_encoder("text", str(plain), device="cpu", chunk_tokens=32, chunk_overlap=8)

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
 from ipsim.config import Settings
 from ipsim.engine.errors import InvalidInput, NotFound, NotReady, Overloaded
 from ipsim.engine.types import (
@@ -128,7 +127,9 @@ def test_unknown_body_keys_and_wrong_types_name_the_field() -> None:
     client = make_client(FakeEngine())
     typo = client.post("/v1/collections/c/search", json={"query": {"text": "x"}, "top_k": 3})
     assert typo.status_code == 400 and typo.json()["error"]["message"].startswith("top_k: unknown")
-    wrong = client.put("/v1/collections/c/documents", json={"documents": [{"id": 1, "content": {}}]})
+    wrong = client.put(
+        "/v1/collections/c/documents", json={"documents": [{"id": 1, "content": {}}]}
+    )
     assert wrong.json()["error"]["message"].startswith("documents.0.id")
 
 
@@ -158,13 +159,38 @@ def test_scopes(tmp_path: Path) -> None:
     client = make_client(FakeEngine(), ApiKeys.load(keys_file))
     search = {"query": {"text": "x"}}
     assert client.post("/v1/collections/c/search", json=search).status_code == 401
-    assert client.post("/v1/collections/c/search", json=search, headers={"Authorization": "Bearer r"}).status_code == 200
+    assert (
+        client.post(
+            "/v1/collections/c/search", json=search, headers={"Authorization": "Bearer r"}
+        ).status_code
+        == 200
+    )
     doc = {"documents": [{"id": "1", "content": {"text": "t"}}]}
-    assert client.put("/v1/collections/c/documents", json=doc, headers={"Authorization": "Bearer r"}).status_code == 403
-    assert client.put("/v1/collections/c/documents", json=doc, headers={"Authorization": "Bearer w"}).status_code == 200
+    assert (
+        client.put(
+            "/v1/collections/c/documents", json=doc, headers={"Authorization": "Bearer r"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.put(
+            "/v1/collections/c/documents", json=doc, headers={"Authorization": "Bearer w"}
+        ).status_code
+        == 200
+    )
     create = {"name": "n", "modality": "text"}
-    assert client.post("/v1/collections", json=create, headers={"Authorization": "Bearer w"}).status_code == 403
-    assert client.post("/v1/collections", json=create, headers={"Authorization": "Bearer a"}).status_code == 201
+    assert (
+        client.post(
+            "/v1/collections", json=create, headers={"Authorization": "Bearer w"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/v1/collections", json=create, headers={"Authorization": "Bearer a"}
+        ).status_code
+        == 201
+    )
     assert client.get("/healthz").status_code == 200
 
 
