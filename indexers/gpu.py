@@ -1,0 +1,164 @@
+"""FAISS on CUDA: device parsing, CPU↔GPU cloning, and the GPU mirror families search with.
+
+A family moved to ``cuda:N`` keeps its CPU index as the source of truth (writes, filtered
+searches, ``save``) and holds a :class:`GpuMirror`: a GPU clone used for unfiltered
+searches. Adds are mirrored onto the clone; removals drop it and it is cloned again on
+the next search, because FAISS GPU indexes cannot remove ids. Filtered searches stay on
+CPU because ``IDSelector`` search parameters are a CPU feature of FAISS.
+
+With faiss-cpu, :func:`faiss_gpu_count` is 0, nothing here touches CUDA, and every
+family's ``to("cuda")`` returns the index unchanged, on CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+from ipsim.indexers.base import Labels, Vectors
+
+log = logging.getLogger(__name__)
+
+# FAISS GPU k-selection handles at most this many neighbours per query.
+GPU_MAX_K = 2048
+
+_resources: dict[int, Any] = {}
+_resources_lock = threading.Lock()
+
+
+def faiss_gpu_count() -> int:
+    """GPUs FAISS can use (0 with faiss-cpu or without a CUDA device)."""
+    get_num_gpus = getattr(faiss, "get_num_gpus", None)
+    if get_num_gpus is None:
+        return 0
+    try:
+        return int(get_num_gpus())
+    except RuntimeError:
+        return 0
+
+
+def parse_device(device: str) -> int | None:
+    """``"cpu"`` → None, ``"cuda"`` → 0, ``"cuda:N"`` → N; ValueError otherwise."""
+    if device == "cpu":
+        return None
+    if device == "cuda":
+        return 0
+    prefix, _, number = device.partition(":")
+    if prefix == "cuda" and number.isdigit():
+        return int(number)
+    raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+
+
+def _gpu_resources(device: int) -> Any:
+    # One StandardGpuResources per device: it owns scratch memory and CUDA streams.
+    with _resources_lock:
+        if device not in _resources:
+            _resources[device] = faiss.StandardGpuResources()
+        return _resources[device]
+
+
+def to_gpu(index: Any, device: int, *, float16_lookup: bool = False) -> Any:
+    """A GPU clone of a CPU FAISS index on GPU ``device``.
+
+    ``float16_lookup`` stores IVF-PQ distance tables in half precision, which halves
+    their shared memory so larger ``m`` fit (ranking barely changes; we re-rank exactly).
+    """
+    options: Any = faiss.GpuClonerOptions()
+    options.useFloat16LookupTables = float16_lookup
+    return faiss.index_cpu_to_gpu(_gpu_resources(device), device, index, options)
+
+
+def to_cpu(index: Any) -> Any:
+    """A CPU clone of a FAISS index (a copy even when it is already on CPU)."""
+    # index_gpu_to_cpu exists only in GPU builds of FAISS; it copies CPU indexes too.
+    gpu_to_cpu = getattr(faiss, "index_gpu_to_cpu", None)
+    return faiss.clone_index(index) if gpu_to_cpu is None else gpu_to_cpu(index)
+
+
+def gpu_device_or_none(device: str) -> int | None:
+    """The GPU to use for ``device``, or None for CPU or when no GPU can serve it."""
+    gpu = parse_device(device)
+    if gpu is None:
+        return None
+    count = faiss_gpu_count()
+    if gpu >= count:
+        log.warning("device %s requested but FAISS sees %d GPU(s); staying on CPU", device, count)
+        return None
+    return gpu
+
+
+class GpuMirror:
+    """A lazily made GPU clone of a family's current CPU index, for unfiltered search.
+
+    ``source`` returns the CPU index to clone; it is called again after :meth:`invalidate`.
+    Searches on the clone are serialised: a FAISS GPU index is not safe to search from
+    several threads at once.
+    """
+
+    def __init__(self, device: int, source: Callable[[], Any], *, float16_lookup: bool = False):
+        self.device = device
+        self._source = source
+        self._float16_lookup = float16_lookup
+        self._index: Any = None
+        self._lock = threading.Lock()
+        self._clone()  # fail now, in to(), rather than in the first search
+
+    def _clone(self) -> Any:
+        self._index = to_gpu(self._source(), self.device, float16_lookup=self._float16_lookup)
+        return self._index
+
+    def search(self, queries: Vectors, k: int) -> tuple[npt.NDArray[np.float32], Labels]:
+        """FAISS ``(D, I)`` from the GPU clone."""
+        with self._lock:
+            index = self._index if self._index is not None else self._clone()
+            distances, labels = index.search(queries, k)
+        return distances, labels
+
+    def add(self, labels: Labels, vectors: Vectors) -> None:
+        """Mirror an add already applied to the CPU index."""
+        with self._lock:
+            if self._index is None:
+                return
+            try:
+                self._index.add_with_ids(vectors, labels)
+            except RuntimeError:
+                self._index = None  # cloned afresh from the CPU index on the next search
+
+    def invalidate(self) -> None:
+        """Forget the clone (after a removal or a change of index)."""
+        with self._lock:
+            self._index = None
+
+
+def mirror_for(
+    device: str,
+    current: GpuMirror | None,
+    source: Callable[[], Any],
+    *,
+    float16_lookup: bool = False,
+) -> GpuMirror | None:
+    """The mirror a family should hold after ``to(device)``.
+
+    ``cpu`` gives None; a GPU FAISS cannot use (absent, or the index type is unsupported
+    there) keeps ``current``, so the index stays where it was and says so in ``describe``.
+    """
+    if parse_device(device) is None:
+        return None
+    gpu = gpu_device_or_none(device)
+    if gpu is None or (current is not None and current.device == gpu):
+        return current
+    try:
+        return GpuMirror(gpu, source, float16_lookup=float16_lookup)
+    except RuntimeError as e:
+        log.warning("cannot move index to %s, staying where it is: %s", device, e)
+        return current
+
+
+def device_name(mirror: GpuMirror | None) -> str:
+    """Where a family with this mirror searches: ``cpu`` or ``cuda:N``."""
+    return "cpu" if mirror is None else f"cuda:{mirror.device}"
