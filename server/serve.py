@@ -78,7 +78,10 @@ async def serve(settings: Settings) -> int:
     grpc_server, grpc_service = create_server(
         engine, api_keys=api_keys, limits=GrpcLimits.from_settings(settings)
     )
-    bound_grpc = grpc_server.add_insecure_port(f"{_bracket(grpc_host)}:{grpc_port}")
+    try:
+        bound_grpc = grpc_server.add_insecure_port(f"{_bracket(grpc_host)}:{grpc_port}")
+    except RuntimeError:  # grpcio raises "Failed to bind" (older releases returned 0)
+        bound_grpc = 0
     if bound_grpc == 0:
         print(f"ipsim: cannot listen for gRPC on {grpc_host}:{grpc_port}", file=sys.stderr)
         await engine.close()

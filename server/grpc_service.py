@@ -1,0 +1,542 @@
+"""The gRPC front door: ``ipsim.v1.SearchService`` over the Engine, plus health and reflection.
+
+Like the HTTP routes this layer only authorizes, validates the shape of a request,
+calls the engine and converts its answer; every rule about content lives in the engine.
+Failures become gRPC status codes, each with the trailing metadata ``ipsim-error-code``
+(the HTTP API's error code, so the SDK raises the same exception over either transport)
+and, for a full queue, ``retry-after`` in seconds::
+
+    server, service = create_server(engine, api_keys=keys, limits=GrpcLimits.from_settings(s))
+    server.add_insecure_port("127.0.0.1:50051")
+    await server.start()
+    await service.set_serving(engine.ready)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]  # not in grpc-stubs
+from grpc_reflection.v1alpha import reflection
+from ipsim.config import Settings
+from ipsim.engine.errors import EngineError, InvalidInput, Overloaded
+from ipsim.engine.types import (
+    CollectionInfo,
+    CollectionSpec,
+    Document,
+    IndexSpec,
+    SearchRequest,
+    SearchResult,
+)
+from ipsim.engine.validation import check_document_id, check_page
+from ipsim.proto import (
+    ERROR_CODE_METADATA,
+    RETRY_AFTER_METADATA,
+    from_struct,
+    search_pb2,
+    search_pb2_grpc,
+    to_struct,
+)
+from ipsim.server.auth import ApiKeys, AuthError
+
+# Types only: the servicer calls the Engine's methods and nothing else, so its tests run
+# against a fake engine without loading models or FAISS.
+if TYPE_CHECKING:
+    from ipsim.engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME: str = search_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name
+
+# The HTTP API's error codes as gRPC status codes. A too-large request shares
+# RESOURCE_EXHAUSTED with a full queue (as gRPC's own size limit does); only the latter
+# carries retry-after, and ipsim-error-code tells the two apart.
+STATUS_OF_CODE: dict[str, grpc.StatusCode] = {
+    "invalid_argument": grpc.StatusCode.INVALID_ARGUMENT,
+    "unauthenticated": grpc.StatusCode.UNAUTHENTICATED,
+    "permission_denied": grpc.StatusCode.PERMISSION_DENIED,
+    "not_found": grpc.StatusCode.NOT_FOUND,
+    "conflict": grpc.StatusCode.ALREADY_EXISTS,
+    "payload_too_large": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "resource_exhausted": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "unavailable": grpc.StatusCode.UNAVAILABLE,
+    "internal": grpc.StatusCode.INTERNAL,
+}
+
+_INTERNAL_MESSAGE = "internal error; the server log has the details"
+_DOCUMENT_FIELD = re.compile(r"documents\[(\d+)\]")
+# The engine's defaults for what a SearchRequest leaves unset (k, offset).
+_DEFAULT_SEARCH = SearchRequest(query={})
+
+T = TypeVar("T")
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+@dataclass(frozen=True)
+class GrpcLimits:
+    """The request limits the gRPC front door enforces (the HTTP ones, from :class:`Settings`)."""
+
+    max_k: int = 1000
+    max_offset: int = 10_000
+    max_documents_per_request: int = 1000
+    #: Largest message the server accepts; gRPC itself refuses bigger ones.
+    max_message_bytes: int = 32 * 1024 * 1024
+    #: SearchStream requests of one stream in flight at once (so the engine can batch them).
+    stream_window: int = 64
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GrpcLimits:
+        """The limits the settings give the HTTP side too."""
+        return cls(
+            max_k=settings.max_k,
+            max_offset=settings.max_offset,
+            max_documents_per_request=settings.max_documents_per_request,
+            max_message_bytes=settings.max_body_bytes,
+        )
+
+
+class SearchServicer:
+    """``ipsim.v1.SearchService``: each RPC authorizes, validates, calls the engine, converts.
+
+    With ``api_keys`` set, every RPC needs ``authorization: Bearer KEY`` metadata whose key
+    grants the RPC's scope; ``None`` turns auth off.
+    """
+
+    def __init__(self, engine: Engine, *, api_keys: ApiKeys | None, limits: GrpcLimits) -> None:
+        self._engine = engine
+        self._api_keys = api_keys
+        self._limits = limits
+
+    async def CreateCollection(
+        self, request: search_pb2.CreateCollectionRequest, context: Context
+    ) -> search_pb2.Collection:
+        """Create a collection (scope ``admin``)."""
+
+        async def work() -> search_pb2.Collection:
+            info = await self._engine.create_collection(collection_spec(request))
+            return collection_message(info)
+
+        return await self._serve(context, "admin", work)
+
+    async def ListCollections(
+        self, request: search_pb2.ListCollectionsRequest, context: Context
+    ) -> search_pb2.ListCollectionsResponse:
+        """Every collection (scope ``read``)."""
+
+        async def work() -> search_pb2.ListCollectionsResponse:
+            infos = self._engine.list_collections()
+            return search_pb2.ListCollectionsResponse(
+                collections=[collection_message(info) for info in infos]
+            )
+
+        return await self._serve(context, "read", work)
+
+    async def GetCollection(
+        self, request: search_pb2.GetCollectionRequest, context: Context
+    ) -> search_pb2.Collection:
+        """One collection (scope ``read``)."""
+
+        async def work() -> search_pb2.Collection:
+            name = _required(request.name, "name")
+            return collection_message(self._engine.collection_info(name))
+
+        return await self._serve(context, "read", work)
+
+    async def DeleteCollection(
+        self, request: search_pb2.DeleteCollectionRequest, context: Context
+    ) -> search_pb2.DeleteCollectionResponse:
+        """Delete a collection (scope ``admin``)."""
+
+        async def work() -> search_pb2.DeleteCollectionResponse:
+            await self._engine.delete_collection(_required(request.name, "name"))
+            return search_pb2.DeleteCollectionResponse()
+
+        return await self._serve(context, "admin", work)
+
+    async def Upsert(
+        self, request_iterator: AsyncIterator[search_pb2.UpsertRequest], context: Context
+    ) -> search_pb2.UpsertResponse:
+        """Upsert a stream of document batches, each all-or-nothing, in order (scope ``write``)."""
+
+        async def work() -> search_pb2.UpsertResponse:
+            return search_pb2.UpsertResponse(upserted=await self._upsert(request_iterator))
+
+        return await self._serve(context, "write", work)
+
+    async def GetDocument(
+        self, request: search_pb2.GetDocumentRequest, context: Context
+    ) -> search_pb2.Document:
+        """One stored document (scope ``read``)."""
+
+        async def work() -> search_pb2.Document:
+            collection = _required(request.collection, "collection")
+            document = await self._engine.get_document(collection, _required(request.id, "id"))
+            return document_message(document)
+
+        return await self._serve(context, "read", work)
+
+    async def DeleteDocument(
+        self, request: search_pb2.DeleteDocumentRequest, context: Context
+    ) -> search_pb2.DeleteDocumentResponse:
+        """Delete one document (scope ``write``)."""
+
+        async def work() -> search_pb2.DeleteDocumentResponse:
+            collection = _required(request.collection, "collection")
+            await self._engine.delete_document(collection, _required(request.id, "id"))
+            return search_pb2.DeleteDocumentResponse()
+
+        return await self._serve(context, "write", work)
+
+    async def Search(
+        self, request: search_pb2.SearchRequest, context: Context
+    ) -> search_pb2.SearchResponse:
+        """One search (scope ``read``)."""
+        return await self._serve(context, "read", lambda: self._search(request))
+
+    async def SearchStream(
+        self, request_iterator: AsyncIterator[search_pb2.SearchRequest], context: Context
+    ) -> AsyncIterator[search_pb2.SearchResponse]:
+        """One response per request, in order; a failed request answers with ``error`` set.
+
+        Up to ``stream_window`` requests run at once, so the engine's batcher sees them
+        together; the window is also the back-pressure on a client that sends faster
+        than it reads the answers.
+        """
+        try:
+            self._authorize(context, "read")
+        except AuthError as exc:
+            await _abort(context, exc.code, exc.message)
+        slots = asyncio.Semaphore(self._limits.stream_window)
+        started: asyncio.Queue[asyncio.Task[search_pb2.SearchResponse] | None] = asyncio.Queue()
+        reader = asyncio.create_task(self._start_searches(request_iterator, slots, started))
+        try:
+            while (task := await started.get()) is not None:
+                response = await task
+                slots.release()
+                yield response
+            await reader  # re-raises a failure to read the request stream
+        finally:
+            reader.cancel()
+            while not started.empty():
+                if (pending := started.get_nowait()) is not None:
+                    pending.cancel()
+
+    # --- the work behind the RPCs ------------------------------------------------------
+
+    async def _search(self, request: search_pb2.SearchRequest) -> search_pb2.SearchResponse:
+        collection, search = search_request(request, self._limits)
+        response = search_response(await self._engine.search(collection, search))
+        response.request_id = request.request_id
+        return response
+
+    async def _search_or_error(
+        self, request: search_pb2.SearchRequest
+    ) -> search_pb2.SearchResponse:
+        # Triton's rule: one failed request answers for itself and never sinks the stream.
+        try:
+            return await self._search(request)
+        except EngineError as exc:
+            error = error_message(exc.code, exc.message, _retry_after(exc))
+        except Exception:
+            log.exception("unexpected error in SearchStream request %r", request.request_id)
+            error = error_message("internal", _INTERNAL_MESSAGE)
+        return search_pb2.SearchResponse(request_id=request.request_id, error=error)
+
+    async def _start_searches(
+        self,
+        requests: AsyncIterator[search_pb2.SearchRequest],
+        slots: asyncio.Semaphore,
+        started: asyncio.Queue[asyncio.Task[search_pb2.SearchResponse] | None],
+    ) -> None:
+        # A full window stops reading, and gRPC flow control then holds the client back.
+        try:
+            async for request in requests:
+                await slots.acquire()
+                started.put_nowait(asyncio.create_task(self._search_or_error(request)))
+        finally:
+            started.put_nowait(None)  # the end mark; the queue is unbounded, so no waiting
+
+    async def _upsert(self, requests: AsyncIterator[search_pb2.UpsertRequest]) -> int:
+        collection = ""
+        received = upserted = 0
+        async for request in requests:
+            if request.collection and collection and request.collection != collection:
+                raise InvalidInput(
+                    "collection",
+                    f"one Upsert stream writes one collection: {collection!r}, "
+                    f"then {request.collection!r}",
+                )
+            collection = collection or _required(request.collection, "collection")
+            documents = upsert_documents(request, self._limits, first_index=received)
+            if documents:
+                upserted += await _upsert_batch(self._engine, collection, documents, received)
+                received += len(documents)
+        if not collection:
+            raise InvalidInput("collection", "must not be empty (no UpsertRequest was sent)")
+        if not received:
+            self._engine.collection_info(collection)  # NOT_FOUND for an unknown collection
+        return upserted
+
+    # --- auth and failures -------------------------------------------------------------
+
+    def _authorize(self, context: Context, scope: str) -> None:
+        if self._api_keys is not None:
+            self._api_keys.authorize(_metadata_value(context, "authorization"), scope)
+
+    async def _serve(self, context: Context, scope: str, work: Callable[[], Awaitable[T]]) -> T:
+        """Authorize, run ``work`` and turn every failure into a status (never a crash)."""
+        try:
+            self._authorize(context, scope)
+            return await work()
+        except AuthError as exc:
+            await _abort(context, exc.code, exc.message)
+        except EngineError as exc:
+            await _abort(context, exc.code, exc.message, _retry_after(exc))
+        except Exception:
+            log.exception("unexpected error in %s", getattr(work, "__qualname__", "an RPC"))
+            await _abort(context, "internal", _INTERNAL_MESSAGE)
+
+
+# --- requests: proto → engine types (shape checks only; the engine checks content) -------
+
+
+def collection_spec(request: search_pb2.CreateCollectionRequest) -> CollectionSpec:
+    """The engine's spec for a CreateCollection request."""
+    index = IndexSpec()
+    if request.HasField("index"):
+        params = from_struct(request.index)
+        kind = params.pop("type", "auto")
+        if not isinstance(kind, str):
+            raise InvalidInput("index.type", "must be a string")
+        index = IndexSpec(type=kind, params=params)
+    return CollectionSpec(
+        name=request.name,
+        modality=request.modality,
+        index=index,
+        shards=request.shards if request.HasField("shards") else 1,
+        model=request.model if request.HasField("model") else None,
+    )
+
+
+def search_request(
+    request: search_pb2.SearchRequest, limits: GrpcLimits
+) -> tuple[str, SearchRequest]:
+    """The collection name and the engine's request for a SearchRequest."""
+    collection = _required(request.collection, "collection")
+    if not request.HasField("query"):
+        raise InvalidInput("query", "is required")
+    k, offset = check_page(
+        request.k if request.HasField("k") else _DEFAULT_SEARCH.k,
+        request.offset if request.HasField("offset") else _DEFAULT_SEARCH.offset,
+        max_k=limits.max_k,
+        max_offset=limits.max_offset,
+    )
+    search = SearchRequest(
+        query=from_struct(request.query),
+        k=k,
+        offset=offset,
+        filter=from_struct(request.filter) if request.HasField("filter") else None,
+        mode=request.mode if request.HasField("mode") else None,
+    )
+    return collection, search
+
+
+def upsert_documents(
+    request: search_pb2.UpsertRequest, limits: GrpcLimits, *, first_index: int = 0
+) -> list[Document]:
+    """The documents of one UpsertRequest; errors name them by their index in the stream."""
+    count = len(request.documents)
+    if count > limits.max_documents_per_request:
+        raise _PayloadTooLarge(
+            f"documents: at most {limits.max_documents_per_request} per message, got {count}"
+        )
+    documents = []
+    for number, document in enumerate(request.documents, start=first_index):
+        field = f"documents[{number}]"
+        if not document.HasField("content"):
+            raise InvalidInput(f"{field}.content", "is required")
+        documents.append(
+            Document(
+                id=check_document_id(document.id, f"{field}.id"),
+                content=from_struct(document.content),
+                fields=from_struct(document.fields),
+            )
+        )
+    return documents
+
+
+# --- answers: engine types → proto ------------------------------------------------------
+
+
+def collection_message(info: CollectionInfo) -> search_pb2.Collection:
+    """A collection's info as its message."""
+    return search_pb2.Collection(
+        name=info.name,
+        modality=info.modality,
+        count=info.count,
+        dim=info.dim,
+        index=to_struct(info.index, path="index", exact=False),
+        shards=info.shards,
+        model=info.model,
+    )
+
+
+def document_message(document: Document) -> search_pb2.Document:
+    """A stored document as its message."""
+    return search_pb2.Document(
+        id=document.id,
+        content=to_struct(document.content, path="content", exact=False),
+        fields=to_struct(document.fields, path="fields", exact=False),
+    )
+
+
+def search_response(result: SearchResult) -> search_pb2.SearchResponse:
+    """A page of hits as a SearchResponse (without ``request_id``)."""
+    response = search_pb2.SearchResponse(total=result.total, took_ms=result.took_ms)
+    for hit in result.hits:
+        message = response.hits.add(
+            id=hit.id, score=hit.score, fields=to_struct(hit.fields, path="fields", exact=False)
+        )
+        if hit.chunk is not None:
+            message.chunk.index = hit.chunk.index
+            message.chunk.start = hit.chunk.start
+            message.chunk.end = hit.chunk.end
+    return response
+
+
+def error_message(code: str, message: str, retry_after: float | None = None) -> search_pb2.Error:
+    """The ``Error`` of one failed SearchStream request."""
+    status = STATUS_OF_CODE.get(code, grpc.StatusCode.INTERNAL)
+    return search_pb2.Error(
+        code=status.value[0], message=message, reason=code, retry_after=retry_after or 0.0
+    )
+
+
+# --- registration ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GrpcService:
+    """What :func:`add_to_server` registered; flip readiness through it."""
+
+    servicer: SearchServicer
+    health: health_aio.HealthServicer
+
+    async def set_serving(self, serving: bool) -> None:
+        """Report SERVING or NOT_SERVING, for the whole server and for ``SERVICE_NAME``."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for service in ("", SERVICE_NAME):
+            await self.health.set(service, status)
+
+    async def shutdown(self) -> None:
+        """Report NOT_SERVING for good (call first on SIGTERM, before stopping the server)."""
+        await self.health.enter_graceful_shutdown()
+
+
+def add_to_server(
+    server: grpc.aio.Server, engine: Engine, api_keys: ApiKeys | None, *, limits: GrpcLimits
+) -> GrpcService:
+    """Register SearchService, ``grpc.health.v1`` and reflection on ``server``.
+
+    Health needs no API key. Until the first :meth:`GrpcService.set_serving` the whole
+    server (``""``) reports gRPC's default SERVING and ``SERVICE_NAME`` is unknown, so
+    call ``await service.set_serving(engine.ready)`` as soon as the server has started.
+    Reflection is open too: it describes the schema, which is public.
+    """
+    servicer = SearchServicer(engine, api_keys=api_keys, limits=limits)
+    # Generated code is untyped; the servicer has every method of the service.
+    search_pb2_grpc.add_SearchServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
+    health_servicer = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)
+    reflection.enable_server_reflection(names, server)
+    return GrpcService(servicer=servicer, health=health_servicer)
+
+
+def server_options(limits: GrpcLimits) -> list[tuple[str, Any]]:
+    """Channel options for ``grpc.aio.server``: the receive size limit."""
+    return [("grpc.max_receive_message_length", limits.max_message_bytes)]
+
+
+def create_server(
+    engine: Engine, *, api_keys: ApiKeys | None, limits: GrpcLimits
+) -> tuple[grpc.aio.Server, GrpcService]:
+    """A ``grpc.aio`` server with every service registered; bind a port, then start it."""
+    server = grpc.aio.server(options=server_options(limits))
+    return server, add_to_server(server, engine, api_keys, limits=limits)
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+class _PayloadTooLarge(EngineError):
+    """Too many documents in one message (HTTP answers 413 for the same)."""
+
+    code = "payload_too_large"
+
+
+async def _upsert_batch(
+    engine: Engine, collection: str, documents: list[Document], first_index: int
+) -> int:
+    try:
+        return await engine.upsert(collection, documents)
+    except InvalidInput as exc:
+        # The engine numbers documents within the batch; the client numbers them in the stream.
+        if not first_index or exc.field is None:
+            raise
+        field = _DOCUMENT_FIELD.sub(
+            lambda match: f"documents[{int(match.group(1)) + first_index}]", exc.field, count=1
+        )
+        detail = exc.message.removeprefix(f"{exc.field}: ")
+        raise InvalidInput(field, detail) from exc
+
+
+def _required(value: str, field: str) -> str:
+    if not value:
+        raise InvalidInput(field, "must not be empty")
+    return value
+
+
+def _retry_after(exc: EngineError) -> float | None:
+    return exc.retry_after if isinstance(exc, Overloaded) else None
+
+
+def _metadata_value(context: Context, key: str) -> str | None:
+    for item_key, value in context.invocation_metadata() or ():
+        if item_key == key:
+            return value if isinstance(value, str) else value.decode("latin-1")
+    return None
+
+
+async def _abort(
+    context: Context, code: str, message: str, retry_after: float | None = None
+) -> NoReturn:
+    metadata: list[tuple[str, str]] = [(ERROR_CODE_METADATA, code)]
+    if retry_after is not None:
+        # Whole seconds, at least 1, as the HTTP side's Retry-After header.
+        metadata.append((RETRY_AFTER_METADATA, str(max(1, round(retry_after)))))
+    status = STATUS_OF_CODE.get(code, grpc.StatusCode.INTERNAL)
+    await context.abort(status, message, trailing_metadata=tuple(metadata))
+
+
+__all__ = [
+    "SERVICE_NAME",
+    "STATUS_OF_CODE",
+    "GrpcLimits",
+    "GrpcService",
+    "SearchServicer",
+    "add_to_server",
+    "create_server",
+    "server_options",
+]
