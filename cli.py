@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 import click
-from ipsim.clients.cli import cli
 from pydantic import ValidationError
+
+from ipsim.clients.cli import cli
 
 
 @cli.command()

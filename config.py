@@ -66,7 +66,9 @@ class Settings(BaseSettings):
 
     # Durability
     snapshot_every: int = Field(
-        50_000, ge=1, description="Write a snapshot after this many logged operations."
+        50_000,
+        ge=1,
+        description="Write a snapshot after this many document writes (upserted/deleted ids).",
     )
     wal_group_commit_ms: float = Field(2.0, ge=0, le=1000)
 

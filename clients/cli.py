@@ -21,6 +21,8 @@ from typing import IO, Any
 
 import click
 import httpx
+from tqdm import tqdm
+
 from ipsim import __version__
 from ipsim.clients.errors import BadRequest, IpsimError, PayloadTooLarge
 from ipsim.clients.http import DEFAULT_URL, Client
@@ -31,7 +33,6 @@ from ipsim.clients.ingest import (
     InvalidRecord,
     source_files,
 )
-from tqdm import tqdm
 
 MODALITIES = ("text", "image", "mesh", "chemical", "sequence", "trademark")
 MESH_FORMATS = ("stl", "obj", "ply", "off")

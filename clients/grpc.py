@@ -24,6 +24,7 @@ from typing import Any, Self, TypeVar
 
 import grpc
 from google.protobuf.struct_pb2 import Struct
+
 from ipsim.clients.errors import (
     BadRequest,
     IpsimError,

@@ -27,6 +27,7 @@ from typing import Any, Generic, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
+
 from ipsim import __version__
 from ipsim.clients.errors import (
     IpsimError,

@@ -21,6 +21,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
 from ipsim.engine import metrics
 from ipsim.engine.errors import Overloaded
 

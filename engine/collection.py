@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from ipsim.engine import metrics
 from ipsim.engine.batcher import DynamicBatcher
 from ipsim.engine.errors import InvalidInput

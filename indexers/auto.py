@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Self
 
 import numpy as np
+
 from ipsim.indexers.base import Labels, Metric, SearchHits, Selection, Vectors
 from ipsim.indexers.flat import FlatIndex
 from ipsim.indexers.hnsw import (

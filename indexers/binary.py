@@ -21,6 +21,7 @@ from typing import Any, Self
 import faiss
 import numpy as np
 import numpy.typing as npt
+
 from ipsim.indexers import hits
 from ipsim.indexers.base import Labels, Metric, SearchHits, Selection, Vectors
 from ipsim.indexers.flat import FlatIndex

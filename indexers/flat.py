@@ -12,6 +12,7 @@ from typing import Any, Self
 import faiss
 import numpy as np
 import numpy.typing as npt
+
 from ipsim.indexers import hits
 from ipsim.indexers.base import Labels, Metric, SearchHits, Selection, Vectors
 from ipsim.indexers.gpu import GPU_MAX_K, GpuMirror, device_name, mirror_for

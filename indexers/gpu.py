@@ -20,6 +20,7 @@ from typing import Any
 import faiss
 import numpy as np
 import numpy.typing as npt
+
 from ipsim.indexers.base import Labels, Vectors
 
 log = logging.getLogger(__name__)

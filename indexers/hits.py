@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
+
 from ipsim.indexers.base import Labels, Metric, SearchHits, Vectors
 
 # Rows of candidates re-scored at once: bounds the (rows, candidates, dim) float block.

@@ -19,6 +19,7 @@ from typing import Any, Self
 import faiss
 import numpy as np
 import numpy.typing as npt
+
 from ipsim.indexers import hits
 from ipsim.indexers.base import Labels, Metric, SearchHits, Selection, Vectors
 from ipsim.indexers.gpu import parse_device

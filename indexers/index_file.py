@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, Self
 
 import numpy as np
-from ipsim.indexers.base import VectorIndex
 from numpy.lib.npyio import NpzFile
+
+from ipsim.indexers.base import VectorIndex
 
 FORMAT_VERSION = 1
 _HEADER = "__ipsim_index__"

@@ -19,6 +19,7 @@ from typing import Any, Self
 
 import faiss
 import numpy as np
+
 from ipsim.indexers import hits
 from ipsim.indexers.base import Labels, Metric, SearchHits, Selection, Vectors
 from ipsim.indexers.flat import FlatIndex, flat_faiss_index

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import faiss
+
 from ipsim.indexers import hits
 from ipsim.indexers.base import Metric, SearchHits, Selection, Vectors
 from ipsim.indexers.gpu import GPU_MAX_K

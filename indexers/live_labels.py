@@ -13,6 +13,7 @@ from typing import Any
 import faiss
 import numpy as np
 import numpy.typing as npt
+
 from ipsim.indexers.base import Labels, Metric, Selection, Vectors
 
 METRICS: tuple[Metric, ...] = ("ip", "l2")

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Self
 
 import numpy as np
+
 from ipsim.indexers import hits
 from ipsim.indexers.base import Labels, SearchHits, Selection, VectorIndex, Vectors
 from ipsim.indexers.gpu import faiss_gpu_count

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+
 from ipsim.models.base import InvalidContent, Prepared, Purpose, Span
 
 log = logging.getLogger(__name__)

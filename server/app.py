@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
 from ipsim import __version__
 from ipsim.config import Settings
 from ipsim.engine.engine import Engine

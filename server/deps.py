@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+
 from ipsim.config import Settings
 from ipsim.engine.engine import Engine
 from ipsim.server.auth import ApiKeys

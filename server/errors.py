@@ -10,9 +10,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
 from ipsim.engine.errors import EngineError, Overloaded
 from ipsim.server.auth import AuthError
-from starlette.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 

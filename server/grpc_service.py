@@ -25,6 +25,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]  # not in grpc-stubs
 from grpc_reflection.v1alpha import reflection
+
 from ipsim.config import Settings
 from ipsim.engine.errors import EngineError, InvalidInput, Overloaded
 from ipsim.engine.types import (

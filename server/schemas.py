@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipsim.engine.types import CollectionInfo, Hit, SearchResult
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from ipsim.engine.types import CollectionInfo, Hit, SearchResult
 
 
 class _Strict(BaseModel):

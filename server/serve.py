@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
+
 from ipsim.config import Settings
 from ipsim.engine.engine import Engine, EngineOptions
 from ipsim.server.app import create_app

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ipsim.config import Settings, parse_hostport
 from pydantic import ValidationError
+
+from ipsim.config import Settings, parse_hostport
 
 
 def test_precedence_file_then_environment_then_flags(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import descriptor_pb2
 from grpc_tools import grpc_version  # type: ignore[import-untyped]
+
 from ipsim.proto import search_pb2
 from ipsim.tools import gen_proto
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+
 from ipsim.engine.types import CollectionSpec, IndexSpec
 from ipsim.server.deps import ADMIN, READ, EngineDep
 from ipsim.server.schemas import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+
 from ipsim.engine.types import Document
 from ipsim.server.deps import READ, WRITE, EngineDep, SettingsDep
 from ipsim.server.errors import error_response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+
 from ipsim.engine.types import SearchRequest
 from ipsim.server.deps import READ, EngineDep
 from ipsim.server.schemas import SearchBody, SearchOut, error_responses

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner, Result
+
 from ipsim.clients.cli import CliContext, build_query, cli, parse_filter, render_hits
 from ipsim.clients.errors import BadRequest
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 
-import ipsim.clients
 import pytest
+
+import ipsim.clients
 from ipsim.clients.errors import (
     BadRequest,
     Conflict,

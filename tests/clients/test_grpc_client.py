@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 import pytest
+
 from ipsim.clients import errors
 from ipsim.clients.grpc import GrpcClient
 from ipsim.proto import from_struct, search_pb2, search_pb2_grpc, to_struct

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import ipsim.clients.ingest as ingest
 import pytest
+
+import ipsim.clients.ingest as ingest
 from ipsim.clients import BadRequest, Client, Overloaded, PayloadTooLarge, TransportError
 from ipsim.clients.ingest import (
     RETRY_ATTEMPTS,

@@ -11,6 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from ipsim.clients import AsyncClient, Client, GrpcClient, IpsimError, NotFound
 from ipsim.clients.errors import BadRequest
 

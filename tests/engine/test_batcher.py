@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
+
 from ipsim.engine.batcher import BatchPolicy, DynamicBatcher
 from ipsim.engine.errors import Overloaded
 

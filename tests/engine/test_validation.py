@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ipsim.engine.errors import InvalidInput
 from ipsim.engine.validation import (
     check_collection_name,

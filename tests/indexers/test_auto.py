@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+
 from ipsim.indexers.auto import AutoIndex
 from ipsim.indexers.base import Selection
 from ipsim.indexers.flat import FlatIndex

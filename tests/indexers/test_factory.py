@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from ipsim.indexers.auto import AutoIndex
 from ipsim.indexers.binary import BinaryIndex
 from ipsim.indexers.factory import (

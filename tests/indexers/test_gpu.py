@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pytest
+
 from ipsim.indexers.base import Selection, VectorIndex
 from ipsim.indexers.factory import make_index
 from ipsim.indexers.gpu import faiss_gpu_count, parse_device

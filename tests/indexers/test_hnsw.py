@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+
 from ipsim.indexers.base import Selection
 from ipsim.indexers.hnsw import HNSWIndex
 

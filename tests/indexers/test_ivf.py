@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+
 from ipsim.indexers.base import Metric, Selection
 from ipsim.indexers.ivf import IVFIndex, auto_nlist, default_nprobe
 

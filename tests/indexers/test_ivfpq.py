@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+
 from ipsim.indexers.base import Selection
 from ipsim.indexers.ivfpq import IVFPQIndex, default_m
 

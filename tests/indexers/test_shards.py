@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+
 from ipsim.indexers.base import Selection
 from ipsim.indexers.factory import load_index, make_index
 from ipsim.indexers.flat import FlatIndex

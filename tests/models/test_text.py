@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from ipsim.models.base import InvalidContent
 from ipsim.models.registry import (
     UnknownModel,

@@ -18,6 +18,7 @@ import pytest
 from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
 from ipsim.clients import errors
 from ipsim.clients.grpc import GrpcClient
 from ipsim.config import Settings

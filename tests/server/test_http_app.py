@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
 from ipsim.config import Settings
 from ipsim.engine.errors import InvalidInput, NotFound, NotReady, Overloaded
 from ipsim.engine.types import (
