@@ -117,7 +117,8 @@ def test_cli_create_ingest_resume_and_search_json(server: ServerProcess, tmp_pat
     assert searched.returncode == 0, searched.stderr
     answer = json.loads(searched.stdout)
     assert {h["id"] for h in answer["hits"]} == {"p1", "p2"}
-    bad = _ipsim(server, "search", "cli-docs", "--text", "x", "-k", "0", state=state)
+    bad_filter = '{"ipc": {"regex": "F0"}}'
+    bad = _ipsim(server, "search", "cli-docs", "--text", "x", "--filter", bad_filter, state=state)
     assert (
         bad.returncode == 2 and "invalid_argument" in bad.stderr and "Traceback" not in bad.stderr
     )
