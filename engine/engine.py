@@ -75,7 +75,9 @@ class Engine:
         self._lock = asyncio.Lock()
         self._ready = False
         self._store_options = StoreOptions(
-            snapshot_every=options.snapshot_every, group_commit_ms=options.wal_group_commit_ms
+            snapshot_every=options.snapshot_every,
+            group_commit_ms=options.wal_group_commit_ms,
+            device=self.device.index_device,
         )
 
     @property

@@ -86,6 +86,8 @@ class StoreOptions:
     group_commit_ms: float = 2.0
     """How long the WAL committer waits to gather concurrent appends into one fsync."""
     fsync: bool = True
+    device: str = "cpu"
+    """Where the vector index searches (``cuda:N`` mirrors it onto that GPU when FAISS has one)."""
 
 
 class StoreError(RuntimeError):
@@ -266,7 +268,7 @@ class CollectionStore:
         self._docs: dict[int, _Doc] = {}
         self._index: VectorIndex = make_index(
             self.index_type, self.dim, self.metric, self.index_params, self.shards
-        )
+        ).to(options.device)
 
         self._rw = _ReadWriteLock()
         self._gate = threading.Condition()  # guards the fields below
@@ -768,7 +770,7 @@ class CollectionStore:
                 self._fields.add(row, d["fields"])
                 self._vectors.put(row, vectors[offset : offset + len(spans)])
                 offset += len(spans)
-        self._index = load_index(folder / _INDEX)
+        self._index = load_index(folder / _INDEX).to(self._options.device)
         if offset != vectors.shape[0] or self._index.ntotal != self._ids.live_labels:
             raise SnapshotError(
                 f"{folder} is inconsistent: {vectors.shape[0]} vectors, {offset} units, "
