@@ -33,4 +33,4 @@ def serve(
 
 def main() -> None:
     """Console-script entry point."""
-    cli()
+    cli(prog_name="ipsim")

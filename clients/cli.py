@@ -129,11 +129,6 @@ def cli(ctx: click.Context, url: str, api_key: str | None, timeout: float) -> No
     settings.url, settings.api_key, settings.timeout = url, api_key, timeout
 
 
-def main() -> None:
-    """Entry point for the client commands alone (``ipsim.cli:main`` adds ``serve``)."""
-    cli(prog_name="ipsim")
-
-
 # --- collections --------------------------------------------------------------------
 
 
@@ -489,7 +484,6 @@ __all__ = [
     "CliFailure",
     "build_query",
     "cli",
-    "main",
     "parse_filter",
     "render_hits",
 ]

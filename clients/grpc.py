@@ -25,6 +25,7 @@ from typing import Any, Self, TypeVar
 import grpc
 from google.protobuf.struct_pb2 import Struct
 
+from ipsim.clients.batching import batched
 from ipsim.clients.errors import (
     BadRequest,
     IpsimError,
@@ -160,7 +161,7 @@ class GrpcClient:
         messages before it stay written, and the error names the failing document by its
         position in ``documents`` (``documents[1300].content.text``).
         """
-        batches = _batches(documents, batch_size)
+        batches = batched(documents, batch_size)
         first = next(batches, None)
         if first is None:
             return 0  # as the HTTP client: nothing to send, no call
@@ -399,14 +400,6 @@ def _integer(value: Any, path: str) -> int:
     if not -(2**31) <= value < 2**31:
         raise BadRequest(f"{path}: {value} is out of range")
     return value
-
-
-def _batches(documents: Iterable[JSONObject], size: int) -> Iterator[list[JSONObject]]:
-    if size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {size}")
-    iterator = iter(documents)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
 
 
 def _capture(messages: Iterator[T], failure: list[IpsimError]) -> Iterator[T]:

@@ -16,11 +16,10 @@ only in how a request is sent. ``transport`` is httpx's seam: pass an
 from __future__ import annotations
 
 import email.utils
-import itertools
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -29,6 +28,7 @@ from urllib.parse import quote
 import httpx
 
 from ipsim import __version__
+from ipsim.clients.batching import batched
 from ipsim.clients.errors import (
     IpsimError,
     ServerError,
@@ -115,7 +115,7 @@ class Client:
         all-or-nothing on the server; when one fails, the batches before it stay written.
         """
         return sum(
-            self._send(_upsert_call(collection, batch)) for batch in _batches(documents, batch_size)
+            self._send(_upsert_call(collection, batch)) for batch in batched(documents, batch_size)
         )
 
     def get(self, collection: str, doc_id: str) -> JSONObject:
@@ -210,7 +210,7 @@ class AsyncClient:
     ) -> int:
         """Add or replace documents, ``batch_size`` per request; return how many were upserted."""
         total = 0
-        for batch in _batches(documents, batch_size):
+        for batch in batched(documents, batch_size):
             total += await self._send(_upsert_call(collection, batch))
         return total
 
@@ -327,14 +327,6 @@ def _collection_path(name: str) -> str:
 
 def _document_path(collection: str, doc_id: str) -> str:
     return f"{_collection_path(collection)}/documents/{quote(doc_id, safe='')}"
-
-
-def _batches(documents: Iterable[JSONObject], size: int) -> Iterator[list[JSONObject]]:
-    if size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {size}")
-    iterator = iter(documents)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
 
 
 def _read_json(response: httpx.Response) -> Any:
