@@ -1,8 +1,8 @@
-"""Dynamic batching: many requests' units → one encode call on the device.
+"""Dynamic batching: many requests' units → one call (an encode on the device, an index search).
 
 Requests queue their units; a single worker takes up to ``max_batch_size`` of them as
-soon as the batch is full or the oldest unit has waited ``max_delay_ms``, encodes them
-in one call on a dedicated thread, and hands each request its rows. While a batch runs,
+soon as the batch is full or the oldest unit has waited ``max_delay_ms``, runs them in
+one call on a dedicated thread, and hands each request its results. While a batch runs,
 the next one fills, so under load batches are full without any waiting. A bounded queue
 gives back-pressure (``Overloaded`` → 429 / RESOURCE_EXHAUSTED). A batch that fails is
 retried request by request, so one bad input fails only its own request (Triton's rule).
@@ -19,15 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-import numpy as np
-import numpy.typing as npt
-
 from ipsim.engine import metrics
 from ipsim.engine.errors import Overloaded
 
 T = TypeVar("T")
-Array = npt.NDArray[np.float32]
-EncodeFn = Callable[[Sequence[T]], Array]
+R = TypeVar("R")
+BatchFn = Callable[[Sequence[T]], Sequence[R]]
+"""Runs a batch: one result per unit, in order (a 2-D array is a sequence of rows)."""
 
 
 @dataclass(frozen=True)
@@ -49,29 +47,28 @@ class BatchPolicy:
 
 
 @dataclass
-class _Request(Generic[T]):
+class _Request(Generic[T, R]):
     units: Sequence[T]
-    future: asyncio.Future[Array]
+    future: asyncio.Future[list[R]]
     enqueued_at: float
     taken: int = 0  # units handed to a batch so far
-    done: int = 0  # units whose rows have arrived
-    rows: list[Array] = field(default_factory=list)
+    results: list[R] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
-class _Slice(Generic[T]):
-    request: _Request[T]
+class _Slice(Generic[T, R]):
+    request: _Request[T, R]
     start: int
     stop: int
 
 
-class DynamicBatcher(Generic[T]):
-    """Batches the units of concurrent requests for one encoder."""
+class DynamicBatcher(Generic[T, R]):
+    """Batches the units of concurrent requests for one encoder (or one index)."""
 
     def __init__(
         self,
         name: str,
-        encode: EncodeFn[T],
+        run: BatchFn[T, R],
         *,
         max_batch_size: int = 64,
         max_delay_ms: float = 2.0,
@@ -81,13 +78,13 @@ class DynamicBatcher(Generic[T]):
         self.name = name
         self.policy = BatchPolicy(max_batch_size, max_delay_ms / 1000.0)
         self.max_queue = max_queue
-        self._encode = encode
+        self._run_fn = run
         self._clock = clock
-        self._pending: deque[_Request[T]] = deque()
+        self._pending: deque[_Request[T, R]] = deque()
         self._queued = 0
         self._wakeup = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"encode-{name}")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"batch-{name}")
         self._batch_seconds = 0.05  # running estimate, for Retry-After
 
     @property
@@ -110,8 +107,8 @@ class DynamicBatcher(Generic[T]):
             self._worker = None
         self._executor.shutdown(wait=True)
 
-    async def submit(self, units: Sequence[T]) -> Array:
-        """Encode ``units`` (batched with other requests'); rows in the same order."""
+    async def submit(self, units: Sequence[T]) -> list[R]:
+        """Run ``units`` (batched with other requests'); one result per unit, in order."""
         if not units:
             raise ValueError("submit needs at least one unit")
         if self._queued and self._queued + len(units) > self.max_queue:
@@ -122,7 +119,7 @@ class DynamicBatcher(Generic[T]):
                 retry_after=max(1.0, round(batches_ahead * self._batch_seconds, 1)),
             )
         self.start()
-        future: asyncio.Future[Array] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[list[R]] = asyncio.get_running_loop().create_future()
         self._pending.append(_Request(units, future, self._clock()))
         self._queued += len(units)
         metrics.QUEUE_DEPTH.labels(self.name).set(self._queued)
@@ -144,10 +141,10 @@ class DynamicBatcher(Generic[T]):
                 continue
             await self._run_batch(self._take())
 
-    def _take(self) -> list[_Slice[T]]:
+    def _take(self) -> list[_Slice[T, R]]:
         """Cut up to ``max_batch_size`` units from the head of the queue."""
         room = self.policy.max_batch_size
-        slices: list[_Slice[T]] = []
+        slices: list[_Slice[T, R]] = []
         while self._pending and room:
             request = self._pending[0]
             count = min(room, len(request.units) - request.taken)
@@ -161,7 +158,7 @@ class DynamicBatcher(Generic[T]):
         metrics.QUEUE_DEPTH.labels(self.name).set(self._queued)
         return slices
 
-    async def _run_batch(self, slices: list[_Slice[T]]) -> None:
+    async def _run_batch(self, slices: list[_Slice[T, R]]) -> None:
         live = [s for s in slices if not s.request.future.done()]
         if not live:
             return
@@ -169,7 +166,7 @@ class DynamicBatcher(Generic[T]):
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            rows = await loop.run_in_executor(self._executor, self._encode, units)
+            results = await loop.run_in_executor(self._executor, self._run_fn, units)
         except Exception:
             await self._run_one_by_one(live)
             return
@@ -180,10 +177,10 @@ class DynamicBatcher(Generic[T]):
         offset = 0
         for s in live:
             count = s.stop - s.start
-            self._deliver(s, rows[offset : offset + count])
+            self._deliver(s, results[offset : offset + count])
             offset += count
 
-    async def _run_one_by_one(self, slices: list[_Slice[T]]) -> None:
+    async def _run_one_by_one(self, slices: list[_Slice[T, R]]) -> None:
         """The batch failed: find whose input did it, and fail only that request."""
         loop = asyncio.get_running_loop()
         for s in slices:
@@ -191,13 +188,13 @@ class DynamicBatcher(Generic[T]):
                 continue
             try:
                 units = s.request.units[s.start : s.stop]
-                rows = await loop.run_in_executor(self._executor, self._encode, units)
+                results = await loop.run_in_executor(self._executor, self._run_fn, units)
             except Exception as exc:
                 self._fail(s.request, exc)
             else:
-                self._deliver(s, rows)
+                self._deliver(s, results)
 
-    def _fail(self, request: _Request[T], exc: Exception) -> None:
+    def _fail(self, request: _Request[T, R], exc: Exception) -> None:
         if not request.future.done():
             request.future.set_exception(exc)
         if request.taken < len(request.units):  # drop its units still queued
@@ -205,17 +202,14 @@ class DynamicBatcher(Generic[T]):
             request.taken = len(request.units)
             self._pending.remove(request)
 
-    def _deliver(self, s: _Slice[T], rows: Array) -> None:
+    def _deliver(self, s: _Slice[T, R], results: Sequence[R]) -> None:
         request = s.request
         if request.future.done():
             return
-        if len(rows) != s.stop - s.start:
-            self._fail(
-                request,
-                RuntimeError(f"encoder returned {len(rows)} rows for {s.stop - s.start} units"),
-            )
+        if len(results) != s.stop - s.start:
+            message = f"batch returned {len(results)} results for {s.stop - s.start} units"
+            self._fail(request, RuntimeError(message))
             return
-        request.rows.append(rows)
-        request.done += len(rows)
-        if request.done == len(request.units):
-            request.future.set_result(np.concatenate(request.rows, axis=0))
+        request.results.extend(results)
+        if len(request.results) == len(request.units):
+            request.future.set_result(request.results)

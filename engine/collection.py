@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,24 @@ from ipsim.indexers.filters import Filter, FilterError, parse_filter
 from ipsim.indexers.store import CollectionStore, DocHit, Record
 from ipsim.models.base import Encoder, InvalidContent, Prepared
 
+Vector = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class _SearchUnit:
+    """One query of an index-search batch; units sharing (window, filter) share a call."""
+
+    vector: Vector
+    window: int
+    flt: Filter | None
+    filter_key: str
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    hits: list[DocHit]
+    total: int
+
 
 class Collection:
     """One named collection of one modality."""
@@ -37,14 +56,36 @@ class Collection:
         name: str,
         store: CollectionStore,
         encoder: Encoder[Any],
-        batcher: DynamicBatcher[Any],
+        batcher: DynamicBatcher[Any, Vector],
         pages: PageCache[DocHit],
+        *,
+        max_search_batch: int = 64,
+        max_search_queue: int = 4096,
     ) -> None:
         self.name = name
         self.store = store
         self.encoder = encoder
         self.batcher = batcher
         self._pages = pages
+        # Concurrent queries meet in one FAISS call (a matrix product for flat indexes).
+        # No added delay: queries that arrive while a search runs form the next batch.
+        self._searches: DynamicBatcher[_SearchUnit, _Ranked] = DynamicBatcher(
+            f"search-{name}",
+            self._search_batch,
+            max_batch_size=max_search_batch,
+            max_delay_ms=0,
+            max_queue=max_search_queue,
+        )
+
+    async def close(self) -> None:
+        """Stop the search batcher and close the store (snapshot if anything changed)."""
+        await self._searches.stop()
+        await asyncio.to_thread(self.store.close)
+
+    async def destroy(self) -> None:
+        """Stop the search batcher and remove the collection's files."""
+        await self._searches.stop()
+        await asyncio.to_thread(self.store.destroy)
 
     @property
     def modality(self) -> str:
@@ -65,7 +106,7 @@ class Collection:
         """Validate all, encode all (batched), then log and index them in one write."""
         prepared = await asyncio.to_thread(self._prepare_documents, documents)
         units = [u for p in prepared for u in p.units]
-        vectors = await self.batcher.submit(units)
+        vectors = np.stack(await self.batcher.submit(units))
         records, offset = [], 0
         for doc, prep in zip(documents, prepared, strict=True):
             count = len(prep.units)
@@ -120,23 +161,38 @@ class Collection:
         if request.mode is not None:
             raise InvalidInput("mode", f"{self.modality} collections have no search modes")
         flt = self._parse_filter(request.filter)
+        filter_key = _canonical(request.filter)
         needed = request.offset + request.k
-        key = (self.name, _canonical(request.query), _canonical(request.filter), request.mode)
+        key = (self.name, _canonical(request.query), filter_key, request.mode)
         version = self.store.version
         ranked = self._pages.get(key, version)
         if ranked is None or (len(ranked.hits) < needed and not ranked.exhausted):
             query = await self._query_vector(request.query)
             window = window_for(needed)
-            hits = (await asyncio.to_thread(self.store.search, query, window, flt))[0]
+            (found,) = await self._searches.submit([_SearchUnit(query, window, flt, filter_key)])
             if ranked is None:
-                ranked = RankedList(version)
-            ranked.extend(hits, asked=window)
+                ranked = RankedList(version, total=found.total)
+            ranked.extend(found.hits, asked=window)
             self._pages.put(key, ranked)
-        total = await asyncio.to_thread(self.store.count, flt)
         page = ranked.hits[request.offset : needed]
         took = time.perf_counter() - started
         metrics.SEARCH_SECONDS.labels(self.name).observe(took)
-        return SearchResult(hits=[_hit(h) for h in page], total=total, took_ms=took * 1000.0)
+        return SearchResult(hits=[_hit(h) for h in page], total=ranked.total, took_ms=took * 1000.0)
+
+    def _search_batch(self, units: Sequence[_SearchUnit]) -> list[_Ranked]:
+        """One store search per distinct (window, filter) among the batch's queries."""
+        groups: dict[tuple[int, str], list[int]] = {}
+        for i, unit in enumerate(units):
+            groups.setdefault((unit.window, unit.filter_key), []).append(i)
+        results: dict[int, _Ranked] = {}
+        for members in groups.values():
+            first = units[members[0]]
+            queries = np.stack([units[i].vector for i in members])
+            hits = self.store.search(queries, first.window, first.flt)
+            total = self.store.count(first.flt)
+            for i, found in zip(members, hits, strict=True):
+                results[i] = _Ranked(found, total)
+        return [results[i] for i in range(len(units))]
 
     def _parse_filter(self, raw: Any) -> Filter | None:
         if raw is None:
@@ -146,15 +202,15 @@ class Collection:
         except FilterError as exc:
             raise InvalidInput(exc.field, exc.message) from exc
 
-    async def _query_vector(self, query: Any) -> npt.NDArray[np.float32]:
+    async def _query_vector(self, query: Any) -> Vector:
         prepared = await asyncio.to_thread(self._prepare, query, "query", "query")
-        vectors: npt.NDArray[np.float32] = await self.batcher.submit(prepared.units)
-        if len(vectors) == 1:
-            return vectors
+        rows = await self.batcher.submit(prepared.units)
+        if len(rows) == 1:
+            return rows[0]
         # A whole document as the query: one vector, the normalised mean of its chunks.
-        mean = vectors.mean(axis=0, keepdims=True)
+        mean = np.mean(np.stack(rows), axis=0)
         norm = float(np.linalg.norm(mean)) or 1.0
-        result: npt.NDArray[np.float32] = (mean / norm).astype(np.float32)
+        result: Vector = (mean / norm).astype(np.float32)
         return result
 
 

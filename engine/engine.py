@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shutil
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ipsim.engine.batcher import DynamicBatcher
-from ipsim.engine.collection import Collection
+from ipsim.engine.collection import Collection, Vector
 from ipsim.engine.device import Device, resolve_device
 from ipsim.engine.errors import Conflict, InvalidInput, NotFound, NotReady
 from ipsim.engine.pages import PageCache
@@ -55,7 +56,7 @@ class EngineOptions:
 @dataclass
 class _Model:
     encoder: Encoder[Any]
-    batcher: DynamicBatcher[Any]
+    batcher: DynamicBatcher[Any, Vector]
 
 
 class Engine:
@@ -93,20 +94,18 @@ class Engine:
                 continue
             store = await asyncio.to_thread(CollectionStore.open, path, self._store_options)
             model = await self._model(str(store.meta["modality"]), str(store.meta["model"]))
-            self._collections[path.name] = Collection(
-                path.name, store, model.encoder, model.batcher, self._pages
-            )
+            self._collections[path.name] = self._collection(path.name, store, model)
             log.info("opened collection %s (%d documents)", path.name, len(store))
         self._ready = True
 
     async def close(self) -> None:
         """Stop batchers, snapshot and close every collection."""
         self._ready = False
+        for collection in self._collections.values():
+            await collection.close()
+        self._collections.clear()
         for model in self._models.values():
             await model.batcher.stop()
-        for collection in self._collections.values():
-            await asyncio.to_thread(collection.store.close)
-        self._collections.clear()
 
     async def _model(self, modality: str, name: str | None) -> _Model:
         """The shared encoder + batcher for a (modality, model), loaded once."""
@@ -116,9 +115,9 @@ class Engine:
             raise InvalidInput("model", str(exc)) from exc
         key = (modality, encoder.name)
         if key not in self._models:
-            batcher: DynamicBatcher[Any] = DynamicBatcher(
+            batcher: DynamicBatcher[Any, Vector] = DynamicBatcher(
                 encoder.name,
-                encoder.encode,
+                functools.partial(_encode_rows, encoder),
                 max_batch_size=self.options.max_batch_size,
                 max_delay_ms=self.options.max_delay_ms,
                 max_queue=self.options.max_queue,
@@ -138,6 +137,17 @@ class Engine:
             device=self.device.torch,
             chunk_tokens=self.options.chunk_tokens,
             chunk_overlap=self.options.chunk_overlap,
+        )
+
+    def _collection(self, name: str, store: CollectionStore, model: _Model) -> Collection:
+        return Collection(
+            name,
+            store,
+            model.encoder,
+            model.batcher,
+            self._pages,
+            max_search_batch=self.options.max_batch_size,
+            max_search_queue=self.options.max_queue,
         )
 
     def _get(self, name: str) -> Collection:
@@ -179,7 +189,7 @@ class Engine:
                 meta={"modality": spec.modality, "model": model.encoder.name},
                 options=self._store_options,
             )
-            collection = Collection(spec.name, store, model.encoder, model.batcher, self._pages)
+            collection = self._collection(spec.name, store, model)
             self._collections[spec.name] = collection
             return collection.info()
 
@@ -198,7 +208,7 @@ class Engine:
             collection = self._get(name)
             del self._collections[name]
             self._pages.drop(name)
-            await asyncio.to_thread(collection.store.destroy)
+            await collection.destroy()
 
     async def upsert(self, name: str, documents: Sequence[Document]) -> int:
         """Validate, encode (batched), log durably, index; return the number upserted.
@@ -231,3 +241,8 @@ class Engine:
         if not isinstance(request.query, dict):
             raise InvalidInput("query", "must be an object")
         return await collection.search(request)
+
+
+def _encode_rows(encoder: Encoder[Any], units: Sequence[Any]) -> list[Vector]:
+    """The batcher hands out results per unit: the rows of the encoded matrix."""
+    return list(encoder.encode(units))

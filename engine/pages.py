@@ -29,6 +29,7 @@ class RankedList(Generic[H]):
     """The hits ranked so far for one query, and whether the index has no more."""
 
     version: int
+    total: int = 0
     hits: list[H] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
     exhausted: bool = False

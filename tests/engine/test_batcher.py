@@ -41,10 +41,12 @@ def test_policy_is_due_when_full_or_when_oldest_waited_long_enough() -> None:
 
 async def test_rows_come_back_in_order_for_each_request() -> None:
     encoder = FakeEncoder()
-    batcher: DynamicBatcher[int] = DynamicBatcher("fake", encoder, max_batch_size=8, max_delay_ms=1)
+    batcher: DynamicBatcher[int, np.ndarray] = DynamicBatcher(
+        "fake", encoder, max_batch_size=8, max_delay_ms=1
+    )
     results = await asyncio.gather(*(batcher.submit([i, i + 100, i + 200]) for i in range(10)))
     for i, rows in enumerate(results):
-        assert rows[:, 0].tolist() == [i, i + 100, i + 200]
+        assert [row[0] for row in rows] == [i, i + 100, i + 200]
     assert max(len(b) for b in encoder.batches) <= 8
     await batcher.stop()
 
@@ -52,7 +54,7 @@ async def test_rows_come_back_in_order_for_each_request() -> None:
 async def test_concurrent_requests_share_batches() -> None:
     gate = threading.Event()
     encoder = FakeEncoder(gate)
-    batcher: DynamicBatcher[int] = DynamicBatcher(
+    batcher: DynamicBatcher[int, np.ndarray] = DynamicBatcher(
         "fake", encoder, max_batch_size=16, max_delay_ms=1
     )
     first = asyncio.ensure_future(batcher.submit([0]))  # occupies the device while others queue
@@ -69,7 +71,7 @@ async def test_concurrent_requests_share_batches() -> None:
 async def test_a_lone_request_waits_at_most_the_delay_on_a_fake_clock() -> None:
     now = [0.0]
     encoder = FakeEncoder()
-    batcher: DynamicBatcher[int] = DynamicBatcher(
+    batcher: DynamicBatcher[int, np.ndarray] = DynamicBatcher(
         "fake", encoder, max_batch_size=64, max_delay_ms=50, clock=lambda: now[0]
     )
     task = asyncio.ensure_future(batcher.submit([7]))
@@ -78,13 +80,13 @@ async def test_a_lone_request_waits_at_most_the_delay_on_a_fake_clock() -> None:
     now[0] = 0.051
     batcher._wakeup.set()  # a real clock would have woken the worker by its timeout
     rows = await asyncio.wait_for(task, 1)
-    assert rows.tolist() == [[7.0, 7.0]]
+    assert np.stack(rows).tolist() == [[7.0, 7.0]]
     await batcher.stop()
 
 
 async def test_full_queue_is_refused_with_retry_after() -> None:
     gate = threading.Event()
-    batcher: DynamicBatcher[int] = DynamicBatcher(
+    batcher: DynamicBatcher[int, np.ndarray] = DynamicBatcher(
         "fake", FakeEncoder(gate), max_batch_size=2, max_delay_ms=0, max_queue=4
     )
     running = asyncio.ensure_future(batcher.submit([1, 2]))
@@ -95,7 +97,7 @@ async def test_full_queue_is_refused_with_retry_after() -> None:
         await batcher.submit([7])
     assert caught.value.retry_after >= 1
     gate.set()
-    assert (await queued)[:, 0].tolist() == [3, 4, 5, 6]
+    assert [row[0] for row in await queued] == [3, 4, 5, 6]
     await running
     await batcher.stop()
 
@@ -103,14 +105,16 @@ async def test_full_queue_is_refused_with_retry_after() -> None:
 async def test_one_bad_input_fails_only_its_own_request() -> None:
     gate = threading.Event()
     encoder = FakeEncoder(gate)
-    batcher: DynamicBatcher[int] = DynamicBatcher("fake", encoder, max_batch_size=8, max_delay_ms=1)
+    batcher: DynamicBatcher[int, np.ndarray] = DynamicBatcher(
+        "fake", encoder, max_batch_size=8, max_delay_ms=1
+    )
     blocker = asyncio.ensure_future(batcher.submit([0]))
     await asyncio.sleep(0.05)
     good = [asyncio.ensure_future(batcher.submit([i])) for i in (1, 2, 3)]
     bad = asyncio.ensure_future(batcher.submit([-1]))
     gate.set()
     await blocker
-    assert [(await g)[0, 0] for g in good] == [1.0, 2.0, 3.0]
+    assert [(await g)[0][0] for g in good] == [1.0, 2.0, 3.0]
     with pytest.raises(ValueError, match="negative"):
         await bad
     await batcher.stop()
