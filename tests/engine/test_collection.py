@@ -104,7 +104,7 @@ async def test_concurrent_searches_share_index_calls_and_answer_each_query(tmp_p
 async def test_multi_line_documents_report_the_matching_chunk(tmp_path: Path) -> None:
     collection = await make_collection(tmp_path)
     await collection.upsert(
-        [Document("long", {"text": "gear wire\nlens lens cell\npump valve"}, {})] + docs(20)
+        [Document("long", {"text": "gear wire\nlens lens cell\npump valve"}, {}), *docs(20)]
     )
     result = await collection.search(SearchRequest({"text": "lens cell"}, k=1))
     hit = result.hits[0]
