@@ -31,9 +31,14 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://{self.http}"
 
-    def terminate(self, timeout: float = 30) -> int:
+    def terminate(self, timeout: float = 90) -> int:
+        """SIGTERM and wait; a server that does not stop is killed and the test fails."""
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
 
     def kill(self) -> None:
         self.process.kill()
