@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -132,7 +133,8 @@ async def serve(settings: Settings) -> int:
         log.error(
             "closing the engine took over %ss; exiting without a final snapshot", CLOSE_TIMEOUT_S
         )
-        return 1
+        logging.shutdown()
+        os._exit(1)  # a stuck worker thread would otherwise hold the interpreter's exit
     return 0
 
 
