@@ -74,7 +74,7 @@ class PageCache(Generic[H]):
                 del self._lists[key]
 
 
-def window_for(needed: int, *, minimum: int = 50) -> int:
+def window_for(needed: int, *, minimum: int = 16) -> int:
     """How deep to rank so that nearby pages come from the same list: the next power of two."""
     size = max(minimum, needed)
     return 1 << (size - 1).bit_length()

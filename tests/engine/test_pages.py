@@ -44,7 +44,8 @@ def test_cache_evicts_least_recently_used_and_drops_a_collection() -> None:
 
 
 def test_window_is_a_power_of_two_at_least_the_minimum() -> None:
-    assert window_for(10) == 64
+    assert window_for(10) == 16
+    assert window_for(20) == 32
     assert window_for(64) == 64
     assert window_for(65) == 128
     assert window_for(1000) == 1024
