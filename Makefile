@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: serve test install lint typecheck proto bench clean
+.PHONY: serve test install lint typecheck proto bench bench-full clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,7 +28,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	@mkdir -p build/typecheck && ln -sfn ../.. build/typecheck/ipsim
 	cd build/typecheck && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml \
-		-p ipsim.engine -p ipsim.models -p ipsim.indexers -p ipsim.server -p ipsim.clients \
+		-p ipsim.engine -p ipsim.models -p ipsim.indexers -p ipsim.server -p ipsim.clients -p ipsim.benchmarks \
 		-m ipsim -m ipsim.config -m ipsim.cli
 
 test: $(STAMP) lint typecheck
@@ -37,8 +37,13 @@ test: $(STAMP) lint typecheck
 proto: $(STAMP)
 	$(PY) -m tools.gen_proto
 
+# Each benchmark in its quick form (a minute or so each); `make bench-full` records numbers.
+BENCHES := batching http_overhead ann quality
 bench: $(STAMP)
-	$(PY) -m pytest benchmarks -p no:cacheprovider --benchmark-only -o testpaths=benchmarks
+	for b in $(BENCHES); do $(PY) -m benchmarks.bench_$$b --quick || exit 1; done
+
+bench-full: $(STAMP)
+	for b in $(BENCHES); do $(PY) -m benchmarks.bench_$$b --markdown var/bench/results-$$b.md || exit 1; done
 
 clean:
 	rm -rf build .mypy_cache .pytest_cache .ruff_cache

@@ -31,6 +31,20 @@ def serve(
     sys.exit(code)
 
 
+BENCHMARKS = ("batching", "http_overhead", "ann", "quality")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("name", type=click.Choice(BENCHMARKS))
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench(name: str, args: tuple[str, ...]) -> None:
+    """Run a benchmark from a source checkout: `ipsim bench ann --quick` (benchmarks/README.md)."""
+    import importlib
+
+    module = importlib.import_module(f"ipsim.benchmarks.bench_{name}")
+    sys.exit(module.main(list(args)))
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="ipsim")
