@@ -667,11 +667,13 @@ class CollectionStore:
         return ranked
 
     def _hits(self, ranked: list[tuple[float, str, int, int]]) -> list[DocHit]:
-        out = []
-        for score, doc_id, row, unit in ranked:
-            doc = self._docs[row]
-            out.append(DocHit(doc_id, score, unit, doc.spans[unit], copy.deepcopy(doc.fields)))
-        return out
+        # A shallow copy per hit: this is the hot path of every search, and a hit is
+        # read-only (its nested lists are shared with the store and must not be mutated).
+        docs = self._docs
+        return [
+            DocHit(doc_id, score, unit, docs[row].spans[unit], dict(docs[row].fields))
+            for score, doc_id, row, unit in ranked
+        ]
 
     # -- snapshots -----------------------------------------------------------------------
 
