@@ -63,6 +63,10 @@ class TextEncoder:
 
     def chunk_spans(self, text: str) -> list[Span]:
         """Character spans of overlapping token windows covering ``text``."""
+        # No tokenizer makes more than two tokens per UTF-8 byte (byte fallback plus a
+        # word-start marker), so a text this short is one window: skip tokenizing it twice.
+        if 2 * len(text.encode("utf-8")) <= self.chunk_tokens:
+            return [Span(0, len(text))]
         with self._tok_lock:
             encoded = self._tokenizer(
                 text, add_special_tokens=False, return_offsets_mapping=True, verbose=False

@@ -109,3 +109,10 @@ def test_a_plain_hugging_face_directory_loads_with_mean_pooling(
 def test_unknown_model_is_refused_with_advice(tmp_path: Path) -> None:
     with pytest.raises(UnknownModel, match="model directory"):
         resolve_text_model(str(tmp_path / "missing"))
+
+
+def test_the_short_text_shortcut_agrees_with_the_tokenizer(encoder: TextEncoder) -> None:
+    # chunk_tokens=32 here: 16 bytes or fewer skip the tokenizer; just above goes through it.
+    short, longer = "a b c d e f g h", "a b c d e f g h i j k l m n o p q r s t u v w x y z " * 3
+    assert encoder.chunk_spans(short)[0].end == len(short)
+    assert len(encoder.chunk_spans(longer)) > 1
