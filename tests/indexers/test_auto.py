@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from support.vectors import recall, truth, unit_vectors
 
 from ipsim.indexers.auto import AutoIndex
 from ipsim.indexers.base import Selection
@@ -18,22 +19,9 @@ Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
 
 
-def _unit(n: int, seed: int) -> Floats:
-    x = np.random.default_rng(seed).standard_normal((n, DIM)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def _truth(queries: Floats, vectors: Floats, labels: Ints, k: int) -> Ints:
-    return labels[np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :k]]
-
-
-def _recall(found: Ints, truth: Ints) -> float:
-    return float(np.mean([np.isin(t, f).mean() for f, t in zip(found, truth, strict=True)]))
-
-
 LABELS = np.arange(N, dtype=np.int64) * 5
-VECTORS = _unit(N, 1)
-QUERIES = _unit(50, 2)
+VECTORS = unit_vectors(N, 1, DIM)
+QUERIES = unit_vectors(50, 2, DIM)
 
 
 def _auto() -> AutoIndex:
@@ -54,7 +42,7 @@ def test_flat_and_exact_below_the_threshold() -> None:
         "device": "cpu",
     }
     hits = index.search(QUERIES, 10)
-    np.testing.assert_array_equal(hits.labels, _truth(QUERIES, VECTORS[:1999], LABELS[:1999], 10))
+    np.testing.assert_array_equal(hits.labels, truth(QUERIES, VECTORS[:1999], LABELS[:1999], 10))
 
 
 def test_switches_to_hnsw_at_the_threshold_and_stays() -> None:
@@ -65,7 +53,7 @@ def test_switches_to_hnsw_at_the_threshold_and_stays() -> None:
     assert index.describe()["current"] == "hnsw" and index.ntotal == N
     assert index.current.describe()["M"] == 16
     hits = index.search(QUERIES, 10)
-    assert _recall(hits.labels, _truth(QUERIES, VECTORS, LABELS, 10)) >= 0.9
+    assert recall(hits.labels, truth(QUERIES, VECTORS, LABELS, 10)) >= 0.9
     index.remove(LABELS[:1500])
     assert isinstance(index.current, HNSWIndex) and index.ntotal == N - 1500
     assert not np.isin(index.search(QUERIES, 10).labels, LABELS[:1500]).any()
@@ -80,7 +68,7 @@ def test_filtered_search_in_either_state(n: int) -> None:
     keep = np.arange(0, n, 50)
     allowed = Selection.from_labels(LABELS[keep], int(LABELS.max()) + 1)
     hits = index.search(QUERIES, 10, allowed)
-    np.testing.assert_array_equal(hits.labels, _truth(QUERIES, VECTORS[keep], LABELS[keep], 10))
+    np.testing.assert_array_equal(hits.labels, truth(QUERIES, VECTORS[keep], LABELS[keep], 10))
 
 
 @pytest.mark.parametrize("n", [1000, N])

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from support.vectors import embeddings, recall, truth
 
 from ipsim.indexers.base import Selection
 from ipsim.indexers.binary import BinaryIndex, sign_codes
@@ -22,25 +23,13 @@ Ints = npt.NDArray[np.int64]
 Data = tuple[Ints, Floats, Floats]
 
 
-def _embeddings(n: int, seed: int) -> Floats:
-    basis = np.random.default_rng(0).standard_normal((LATENT, DIM)).astype(np.float32)
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, LATENT)).astype(np.float32) @ basis
-    x += 0.4 * rng.standard_normal((n, DIM)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def _truth(queries: Floats, vectors: Floats, labels: Ints, k: int) -> Ints:
-    return labels[np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :k]]
-
-
-def _recall(found: Ints, truth: Ints) -> float:
-    return float(np.mean([np.isin(t, f).mean() for f, t in zip(found, truth, strict=True)]))
-
-
 @pytest.fixture(scope="module")
 def data() -> Data:
-    return np.arange(N, dtype=np.int64) * 2, _embeddings(N, 1), _embeddings(100, 2)
+    return (
+        np.arange(N, dtype=np.int64) * 2,
+        embeddings(N, 1, DIM, LATENT),
+        embeddings(100, 2, DIM, LATENT),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,20 +43,20 @@ def built(data: Data) -> BinaryIndex:
 def test_recall_and_exact_scores(built: BinaryIndex, data: Data) -> None:
     labels, vectors, queries = data
     hits = built.search(queries, 10)
-    assert _recall(hits.labels, _truth(queries, vectors, labels, 10)) >= 0.8
+    assert recall(hits.labels, truth(queries, vectors, labels, 10)) >= 0.8
     exact = np.einsum("qd,qkd->qk", queries, vectors[hits.labels // 2])
     np.testing.assert_allclose(hits.scores, exact, rtol=1e-5, atol=1e-6)
 
 
 def test_rescoring_beats_hamming_order_alone(built: BinaryIndex, data: Data) -> None:
     labels, vectors, queries = data
-    truth = _truth(queries, vectors, labels, 10)
+    exact = truth(queries, vectors, labels, 10)
     built.rescore = 1
     try:
-        hamming_only = _recall(built.search(queries, 10).labels, truth)
+        hamming_only = recall(built.search(queries, 10).labels, exact)
     finally:
         built.rescore = 10
-    assert _recall(built.search(queries, 10).labels, truth) > hamming_only + 0.1
+    assert recall(built.search(queries, 10).labels, exact) > hamming_only + 0.1
 
 
 def test_l2_scores_are_minus_squared_distances(data: Data) -> None:
@@ -88,8 +77,8 @@ def test_filtered_search_returns_k_allowed_hits(
     allowed = Selection.from_labels(labels[keep], int(labels.max()) + 1)
     hits = built.search(queries, 10, allowed)
     assert (hits.labels >= 0).all() and allowed.contains(hits.labels.ravel()).all()
-    truth = _truth(queries, vectors[keep], labels[keep], 10)
-    assert _recall(hits.labels, truth) >= (1.0 if share <= 0.05 else 0.8)
+    exact = truth(queries, vectors[keep], labels[keep], 10)
+    assert recall(hits.labels, exact) >= (1.0 if share <= 0.05 else 0.8)
 
 
 def test_hamming_path_honours_the_selector(built: BinaryIndex, data: Data) -> None:
@@ -114,7 +103,7 @@ def test_removed_labels_are_never_returned(data: Data) -> None:
 
 
 def test_save_load_gives_identical_results(built: BinaryIndex, tmp_path: Path) -> None:
-    queries = _embeddings(20, 3)
+    queries = embeddings(20, 3, DIM, LATENT)
     built.save(tmp_path / "binary")
     loaded = BinaryIndex.load(tmp_path / "binary")
     assert (

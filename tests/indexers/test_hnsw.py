@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from support.vectors import embeddings, recall, truth
 
 from ipsim.indexers.base import Selection
 from ipsim.indexers.hnsw import HNSWIndex
@@ -21,25 +22,13 @@ Ints = npt.NDArray[np.int64]
 Data = tuple[Ints, Floats, Floats]
 
 
-def _embeddings(n: int, seed: int) -> Floats:
-    basis = np.random.default_rng(0).standard_normal((LATENT, DIM)).astype(np.float32)
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, LATENT)).astype(np.float32) @ basis
-    x += 0.4 * rng.standard_normal((n, DIM)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def _truth(queries: Floats, vectors: Floats, labels: Ints, k: int) -> Ints:
-    return labels[np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :k]]
-
-
-def _recall(found: Ints, truth: Ints) -> float:
-    return float(np.mean([np.isin(t, f).mean() for f, t in zip(found, truth, strict=True)]))
-
-
 @pytest.fixture(scope="module")
 def data() -> Data:
-    return np.arange(N, dtype=np.int64) * 3, _embeddings(N, 1), _embeddings(100, 2)
+    return (
+        np.arange(N, dtype=np.int64) * 3,
+        embeddings(N, 1, DIM, LATENT),
+        embeddings(100, 2, DIM, LATENT),
+    )
 
 
 def _build(data: Data, **params: float) -> HNSWIndex:
@@ -58,7 +47,7 @@ def test_recall_at_10(built: HNSWIndex, data: Data) -> None:
     labels, vectors, queries = data
     hits = built.search(queries, 10)
     assert built.ntotal == N and not built.exact
-    assert _recall(hits.labels, _truth(queries, vectors, labels, 10)) >= 0.9
+    assert recall(hits.labels, truth(queries, vectors, labels, 10)) >= 0.9
     np.testing.assert_allclose(  # scores are exact inner products
         hits.scores[:, 0],
         np.einsum("ij,ij->i", queries, vectors[hits.labels[:, 0] // 3]),
@@ -79,16 +68,16 @@ def test_selective_filter_is_exact_on_the_allowed_set(built: HNSWIndex, data: Da
     allowed = Selection.from_labels(labels[keep], int(labels.max()) + 1)
     hits = built.search(queries, 10, allowed)
     assert (hits.labels >= 0).all() and allowed.contains(hits.labels.ravel()).all()
-    np.testing.assert_array_equal(hits.labels, _truth(queries, vectors[keep], labels[keep], 10))
+    np.testing.assert_array_equal(hits.labels, truth(queries, vectors[keep], labels[keep], 10))
 
 
-def test_broad_filter_keeps_k_allowed_hits_and_recall(built: HNSWIndex, data: Data) -> None:
+def test_broad_filter_keeps_k_allowed_hits_andrecall(built: HNSWIndex, data: Data) -> None:
     labels, vectors, queries = data
     keep = np.random.default_rng(6).choice(N, size=N // 5, replace=False)
     allowed = Selection.from_labels(labels[keep], int(labels.max()) + 1)
     hits = built.search(queries, 10, allowed)
     assert (hits.labels >= 0).all() and allowed.contains(hits.labels.ravel()).all()
-    assert _recall(hits.labels, _truth(queries, vectors[keep], labels[keep], 10)) >= 0.9
+    assert recall(hits.labels, truth(queries, vectors[keep], labels[keep], 10)) >= 0.9
 
 
 def test_removed_labels_are_never_returned_even_when_allowed(data: Data) -> None:
@@ -103,7 +92,7 @@ def test_removed_labels_are_never_returned_even_when_allowed(data: Data) -> None
     stale = Selection.from_labels(first, int(labels.max()) + 1)
     assert (index.search(queries, 10, stale).labels == -1).all()
     keep = ~np.isin(labels, first)
-    assert _recall(again.labels, _truth(queries, vectors[keep], labels[keep], 10)) >= 0.9
+    assert recall(again.labels, truth(queries, vectors[keep], labels[keep], 10)) >= 0.9
 
 
 def test_a_re_added_label_returns_its_new_vector_only() -> None:
@@ -130,7 +119,7 @@ def test_rebuild_after_many_removals(data: Data) -> None:
     keep = slice(int(0.35 * N), N)
     hits = index.search(queries, 10)
     assert not np.isin(hits.labels, np.concatenate([gone, more])).any()
-    assert _recall(hits.labels, _truth(queries, vectors[keep], labels[keep], 10)) >= 0.9
+    assert recall(hits.labels, truth(queries, vectors[keep], labels[keep], 10)) >= 0.9
     index.add(labels[:5], vectors[:5])  # removed labels may come back after a rebuild
     assert index.ntotal == N - gone.size - more.size + 5
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from support.vectors import embeddings, recall, truth
 
-from ipsim.indexers.base import Metric, Selection
+from ipsim.indexers.base import Selection
 from ipsim.indexers.ivf import IVFIndex, auto_nlist, default_nprobe
 
 DIM, N, LATENT = 64, 8000, 16
@@ -21,29 +22,13 @@ Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
 
 
-def _embeddings(n: int, seed: int) -> Floats:
-    basis = np.random.default_rng(0).standard_normal((LATENT, DIM)).astype(np.float32)
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, LATENT)).astype(np.float32) @ basis
-    x += 0.4 * rng.standard_normal((n, DIM)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def _truth(queries: Floats, vectors: Floats, labels: Ints, k: int, metric: Metric) -> Ints:
-    if metric == "ip":
-        scores = queries @ vectors.T
-    else:
-        scores = -((queries[:, None, :] - vectors[None, :, :]) ** 2).sum(-1)
-    return labels[np.argsort(-scores, axis=1, kind="stable")[:, :k]]
-
-
-def _recall(found: Ints, truth: Ints) -> float:
-    return float(np.mean([np.isin(t, f).mean() for f, t in zip(found, truth, strict=True)]))
-
-
 @pytest.fixture(scope="module")
 def data() -> tuple[Ints, Floats, Floats]:
-    return np.arange(N, dtype=np.int64) * 2 + 1, _embeddings(N, 1), _embeddings(100, 2)
+    return (
+        np.arange(N, dtype=np.int64) * 2 + 1,
+        embeddings(N, 1, DIM, LATENT),
+        embeddings(100, 2, DIM, LATENT),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +46,7 @@ def test_exact_before_training(data: tuple[Ints, Floats, Floats]) -> None:
     assert not index.trained and index.exact
     hits = index.search(queries, 10)
     np.testing.assert_array_equal(
-        hits.labels, _truth(queries, vectors[:3999], labels[:3999], 10, "ip")
+        hits.labels, truth(queries, vectors[:3999], labels[:3999], 10, "ip")
     )
     assert index.describe() == {
         "type": "ivf",
@@ -79,7 +64,7 @@ def test_trained_recall_at_10(trained: IVFIndex, data: tuple[Ints, Floats, Float
     assert trained.trained and trained.ntotal == N
     assert trained.describe()["nlist"] == 64 and trained.describe()["nprobe"] == 16
     hits = trained.search(queries, 10)
-    assert _recall(hits.labels, _truth(queries, vectors, labels, 10, "ip")) >= 0.9
+    assert recall(hits.labels, truth(queries, vectors, labels, 10, "ip")) >= 0.9
     assert (np.diff(hits.scores, axis=1) <= 0).all()
     np.testing.assert_allclose(  # IVF-Flat scores are exact inner products
         hits.scores[:, 0],
@@ -93,7 +78,7 @@ def test_l2_recall_at_10(data: tuple[Ints, Floats, Floats]) -> None:
     index = IVFIndex(DIM, "l2", nlist=64, train_size=4000)
     index.add(labels, vectors * 3)  # not normalised: l2 and ip rankings differ
     hits = index.search(queries * 3, 10)
-    assert _recall(hits.labels, _truth(queries * 3, vectors * 3, labels, 10, "l2")) >= 0.9
+    assert recall(hits.labels, truth(queries * 3, vectors * 3, labels, 10, "l2")) >= 0.9
     assert (hits.scores <= 0).all()
 
 
@@ -106,11 +91,11 @@ def test_selective_filter_is_exact_on_the_allowed_set(
     hits = trained.search(queries, 10, allowed)
     assert (hits.labels >= 0).all() and allowed.contains(hits.labels.ravel()).all()
     np.testing.assert_array_equal(
-        hits.labels, _truth(queries, vectors[keep], labels[keep], 10, "ip")
+        hits.labels, truth(queries, vectors[keep], labels[keep], 10, "ip")
     )
 
 
-def test_broad_filter_keeps_k_allowed_hits_and_recall(
+def test_broad_filter_keeps_k_allowed_hits_andrecall(
     trained: IVFIndex, data: tuple[Ints, Floats, Floats]
 ) -> None:
     labels, vectors, queries = data
@@ -118,7 +103,7 @@ def test_broad_filter_keeps_k_allowed_hits_and_recall(
     allowed = Selection.from_labels(labels[keep], int(labels.max()) + 1)
     hits = trained.search(queries, 10, allowed)
     assert (hits.labels >= 0).all() and allowed.contains(hits.labels.ravel()).all()
-    assert _recall(hits.labels, _truth(queries, vectors[keep], labels[keep], 10, "ip")) >= 0.9
+    assert recall(hits.labels, truth(queries, vectors[keep], labels[keep], 10, "ip")) >= 0.9
 
 
 def test_removed_labels_are_never_returned(data: tuple[Ints, Floats, Floats]) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from support.vectors import embeddings, recall, truth
 
 from ipsim.indexers.base import Selection
 from ipsim.indexers.ivfpq import IVFPQIndex, default_m
@@ -22,29 +23,17 @@ Ints = npt.NDArray[np.int64]
 Data = tuple[Ints, Floats, Floats]
 
 
-def _embeddings(n: int, seed: int) -> Floats:
-    basis = np.random.default_rng(0).standard_normal((LATENT, DIM)).astype(np.float32)
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, LATENT)).astype(np.float32) @ basis
-    x += 0.4 * rng.standard_normal((n, DIM)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def _truth(queries: Floats, vectors: Floats, labels: Ints, k: int) -> Ints:
-    return labels[np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :k]]
-
-
-def _recall(found: Ints, truth: Ints) -> float:
-    return float(np.mean([np.isin(t, f).mean() for f, t in zip(found, truth, strict=True)]))
-
-
 def _new() -> IVFPQIndex:
     return IVFPQIndex(DIM, "ip", nlist=64, m=8, nbits=8, train_size=TRAIN, rerank=4)
 
 
 @pytest.fixture(scope="module")
 def data() -> Data:
-    return np.arange(N, dtype=np.int64) + 100, _embeddings(N, 1), _embeddings(100, 2)
+    return (
+        np.arange(N, dtype=np.int64) + 100,
+        embeddings(N, 1, DIM, LATENT),
+        embeddings(100, 2, DIM, LATENT),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,14 +51,14 @@ def test_exact_before_training(data: Data) -> None:
     index.add(labels[:2000], vectors[:2000])
     assert not index.trained and index.exact
     hits = index.search(queries, 10)
-    np.testing.assert_array_equal(hits.labels, _truth(queries, vectors[:2000], labels[:2000], 10))
+    np.testing.assert_array_equal(hits.labels, truth(queries, vectors[:2000], labels[:2000], 10))
 
 
 def test_reranked_recall_and_exact_scores(trained: IVFPQIndex, data: Data) -> None:
     labels, vectors, queries = data
     assert trained.trained and trained.ntotal == N
     hits = trained.search(queries, 10)
-    assert _recall(hits.labels, _truth(queries, vectors, labels, 10)) >= 0.8
+    assert recall(hits.labels, truth(queries, vectors, labels, 10)) >= 0.8
     exact = np.einsum("qd,qkd->qk", queries, vectors[hits.labels - 100])
     np.testing.assert_allclose(hits.scores, exact, rtol=1e-5, atol=1e-6)
     assert (np.diff(hits.scores, axis=1) <= 0).all()
@@ -79,9 +68,9 @@ def test_rerank_improves_on_raw_pq_order(data: Data, trained: IVFPQIndex) -> Non
     labels, vectors, queries = data
     raw = IVFPQIndex.restore(trained.dump())
     raw.rerank = 1  # PQ order only: the exact re-score just sorts the k it got
-    truth = _truth(queries, vectors, labels, 10)
-    assert _recall(trained.search(queries, 10).labels, truth) > _recall(
-        raw.search(queries, 10).labels, truth
+    exact = truth(queries, vectors, labels, 10)
+    assert recall(trained.search(queries, 10).labels, exact) > recall(
+        raw.search(queries, 10).labels, exact
     )
 
 
@@ -91,16 +80,16 @@ def test_selective_filter_is_exact_on_the_allowed_set(trained: IVFPQIndex, data:
     allowed = Selection.from_labels(labels[keep], int(labels.max()) + 1)
     hits = trained.search(queries, 10, allowed)
     assert (hits.labels >= 0).all() and allowed.contains(hits.labels.ravel()).all()
-    np.testing.assert_array_equal(hits.labels, _truth(queries, vectors[keep], labels[keep], 10))
+    np.testing.assert_array_equal(hits.labels, truth(queries, vectors[keep], labels[keep], 10))
 
 
-def test_broad_filter_keeps_k_allowed_hits_and_recall(trained: IVFPQIndex, data: Data) -> None:
+def test_broad_filter_keeps_k_allowed_hits_andrecall(trained: IVFPQIndex, data: Data) -> None:
     labels, vectors, queries = data
     keep = np.random.default_rng(6).choice(N, size=N // 5, replace=False)
     allowed = Selection.from_labels(labels[keep], int(labels.max()) + 1)
     hits = trained.search(queries, 10, allowed)
     assert (hits.labels >= 0).all() and allowed.contains(hits.labels.ravel()).all()
-    assert _recall(hits.labels, _truth(queries, vectors[keep], labels[keep], 10)) >= 0.8
+    assert recall(hits.labels, truth(queries, vectors[keep], labels[keep], 10)) >= 0.8
 
 
 def test_removed_labels_are_never_returned(data: Data) -> None:
@@ -115,7 +104,7 @@ def test_removed_labels_are_never_returned(data: Data) -> None:
 
 
 def test_save_load_gives_identical_results(trained: IVFPQIndex, tmp_path: Path) -> None:
-    queries = _embeddings(20, 3)
+    queries = embeddings(20, 3, DIM, LATENT)
     trained.save(tmp_path / "ivfpq")
     loaded = IVFPQIndex.load(tmp_path / "ivfpq")
     assert loaded.describe() == trained.describe()
