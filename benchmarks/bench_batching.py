@@ -186,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "server": "ipsim serve (HTTP), flat text collection of the 316 US application titles",
             "load": f"{requests} distinct real short texts ({TEXT_SOURCES[args.texts]}; "
             f"mean {sum(map(len, texts)) / len(texts):.0f} chars), {args.concurrency} "
-            f"concurrent keep-alive HTTP/1.1 connections (asyncio streams) on the same machine, k=10, "
+            "concurrent keep-alive HTTP/1.1 connections (asyncio streams) on the same "
+            "machine, k=10, "
             f"{WARMUP_REQUESTS} warm-up requests first",
             "modes": f"batched IPSIM_MAX_BATCH_SIZE={args.batch}, unbatched "
             "IPSIM_MAX_BATCH_SIZE=1 (IPSIM_MAX_DELAY_MS default)",
