@@ -26,18 +26,26 @@ import math
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import numpy as np
-import numpy.typing as npt
 
 from ipsim.indexers.base import Labels, Metric, Selection, VectorIndex, Vectors
 from ipsim.indexers.factory import load_index, make_index
 from ipsim.indexers.filters import FieldIndex, Filter
 from ipsim.indexers.idmap import IdMap, Int64s, VectorArena
+from ipsim.indexers.records import (
+    Entry,
+    Record,
+    StoredDoc,
+    decode_upsert,
+    encode_upsert,
+    json_copy,
+    validate_record,
+)
+from ipsim.indexers.rwlock import ReadWriteLock
 from ipsim.indexers.snapshot import SnapshotDir, SnapshotError, atomic_directory
 from ipsim.indexers.wal import WalCorruptError, WalError, WalRecord, WriteAheadLog
 
@@ -53,17 +61,6 @@ _INDEX = "index.bin"
 _VECTOR_CHUNK_ROWS = 4096
 
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class Record:
-    """One document as written and read: its unit vectors, their spans, fields and payload."""
-
-    id: str
-    vectors: npt.NDArray[np.float32]  # (n_units, dim), n_units >= 1
-    spans: list[tuple[int, int]]  # one (start, end) per unit, in the original content
-    fields: dict[str, Any]
-    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -98,145 +95,9 @@ class StoreLockedError(StoreError):
     """Another process (or another open store in this one) has this collection open."""
 
 
-@dataclass(frozen=True)
-class _Doc:
-    fields: dict[str, Any]
-    payload: dict[str, Any]
-    spans: tuple[tuple[int, int], ...]
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """One validated document of an upsert, as applied (from a caller or from the log)."""
-
-    id: str
-    vectors: Vectors
-    doc: _Doc
-
-
-class _ReadWriteLock:
-    """Many readers or one writer; a waiting writer blocks new readers (no starvation)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writer = False
-        self._writers_waiting = 0
-
-    @contextmanager
-    def read(self) -> Iterator[None]:
-        """Hold shared access."""
-        with self._cond:
-            while self._writer or self._writers_waiting:
-                self._cond.wait()
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                if not self._readers:
-                    self._cond.notify_all()
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        """Hold exclusive access."""
-        with self._cond:
-            self._writers_waiting += 1
-            while self._writer or self._readers:
-                self._cond.wait()
-            self._writers_waiting -= 1
-            self._writer = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = False
-                self._cond.notify_all()
-
-
-def _json_copy(value: Any, what: str) -> Any:
-    """A private deep copy of a JSON value, or ValueError saying why it is not JSON."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-        text.encode()  # lone surrogates cannot be logged
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} is not valid JSON: {exc}") from exc
-    return json.loads(text)
-
-
-def _validate(record: Record, dim: int) -> _Entry:
-    """Check one record and take private copies of everything in it."""
-    doc_id = record.id
-    if not isinstance(doc_id, str) or not doc_id:
-        raise ValueError(f"document id must be a non-empty string, got {doc_id!r}")
-    try:
-        doc_id.encode()
-    except UnicodeEncodeError as exc:
-        raise ValueError(f"document id {doc_id!r} is not valid JSON text: {exc}") from exc
-    vectors = np.array(record.vectors, dtype=np.float32, order="C", copy=True)
-    if vectors.ndim != 2 or vectors.shape[0] < 1 or vectors.shape[1] != dim:
-        raise ValueError(
-            f"document {doc_id!r}: vectors must have shape (n_units >= 1, {dim}), "
-            f"got {vectors.shape}"
-        )
-    if not np.isfinite(vectors).all():
-        raise ValueError(f"document {doc_id!r}: vectors contain NaN or infinity")
-    if len(record.spans) != vectors.shape[0]:
-        raise ValueError(
-            f"document {doc_id!r}: {len(record.spans)} spans for {vectors.shape[0]} units"
-        )
-    spans = []
-    for span in record.spans:
-        if len(span) != 2 or not all(type(x) is int or isinstance(x, np.integer) for x in span):
-            raise ValueError(f"document {doc_id!r}: a span is two integers, got {span!r}")
-        spans.append((int(span[0]), int(span[1])))
-    for what, value in (("fields", record.fields), ("payload", record.payload)):
-        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            raise ValueError(f"document {doc_id!r}: {what} must be an object with string keys")
-    fields, payload = _json_copy(
-        [record.fields, record.payload], f"document {doc_id!r} fields or payload"
-    )
-    return _Entry(doc_id, vectors, _Doc(fields, payload, tuple(spans)))
-
-
 def _below(index_score: float, exact_score: float) -> bool:
     """Whether an index's float32 score is surely below an exact float64 one."""
     return index_score < exact_score - 1e-5 * max(1.0, abs(exact_score))
-
-
-def _encode_upsert(entries: Sequence[_Entry]) -> tuple[dict[str, Any], bytes]:
-    """The WAL header and body of an upsert: vectors travel as raw little-endian float32."""
-    docs = [
-        {
-            "id": e.id,
-            "units": e.vectors.shape[0],
-            "spans": [list(s) for s in e.doc.spans],
-            "fields": e.doc.fields,
-            "payload": e.doc.payload,
-        }
-        for e in entries
-    ]
-    body = b"".join(e.vectors.astype("<f4", copy=False).tobytes() for e in entries)
-    return {"op": "upsert", "docs": docs}, body
-
-
-def _decode_upsert(record: WalRecord, dim: int) -> list[_Entry]:
-    """The entries of a logged upsert; the vectors are views of the record's bytes."""
-    docs = record.header["docs"]
-    vectors = np.frombuffer(record.body, dtype="<f4")
-    total = sum(int(d["units"]) for d in docs)
-    if vectors.size != total * dim:
-        raise WalCorruptError(f"WAL record {record.seq}: {vectors.size} floats for {total} units")
-    vectors = vectors.reshape(total, dim)
-    entries, offset = [], 0
-    for d in docs:
-        n = int(d["units"])
-        spans = tuple((int(s), int(e)) for s, e in d["spans"])
-        doc = _Doc(d["fields"], d["payload"], spans)
-        entries.append(_Entry(str(d["id"]), vectors[offset : offset + n], doc))
-        offset += n
-    return entries
 
 
 class CollectionStore:
@@ -265,12 +126,12 @@ class CollectionStore:
         self._ids = IdMap()
         self._vectors = VectorArena(self.dim)
         self._fields = FieldIndex()
-        self._docs: dict[int, _Doc] = {}
+        self._docs: dict[int, StoredDoc] = {}
         self._index: VectorIndex = make_index(
             self.index_type, self.dim, self.metric, self.index_params, self.shards
         ).to(options.device)
 
-        self._rw = _ReadWriteLock()
+        self._rw = ReadWriteLock()
         self._gate = threading.Condition()  # guards the fields below
         self._applied_seq = 0
         self._applying = False
@@ -313,9 +174,9 @@ class CollectionStore:
             "dim": dim,
             "metric": metric,
             "index_type": index_type,
-            "index_params": _json_copy(dict(index_params), "index_params"),
+            "index_params": json_copy(dict(index_params), "index_params"),
             "shards": shards,
-            "meta": _json_copy(dict(meta), "meta"),
+            "meta": json_copy(dict(meta), "meta"),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_directory(path) as temp:
@@ -417,11 +278,11 @@ class CollectionStore:
         repeated id keeps its last record. Raises ValueError for a bad record (nothing is
         written then), StoreError when the store is closed or failed.
         """
-        validated = [_validate(r, self.dim) for r in records]
+        validated = [validate_record(r, self.dim) for r in records]
         entries = list({e.id: e for e in validated}.values())
         if not entries:
             return
-        header, body = _encode_upsert(entries)
+        header, body = encode_upsert(entries)
         self._log_and_apply(header, body, lambda: self._apply_upsert(entries))
 
     def delete(self, ids: Sequence[str]) -> int:
@@ -484,13 +345,13 @@ class CollectionStore:
         """Apply one logged record during recovery."""
         op = record.header.get("op")
         if op == "upsert":
-            self._apply_upsert(_decode_upsert(record, self.dim))
+            self._apply_upsert(decode_upsert(record, self.dim))
         elif op == "delete":
             self._apply_delete([str(i) for i in record.header["ids"]])
         else:
             raise WalCorruptError(f"WAL record {record.seq} has unknown op {op!r}")
 
-    def _apply_upsert(self, entries: Sequence[_Entry]) -> None:
+    def _apply_upsert(self, entries: Sequence[Entry]) -> None:
         dropped = [self._forget(e.id) for e in entries]
         labels, vectors = [], []
         for entry in entries:
@@ -768,7 +629,7 @@ class CollectionStore:
                 d = json.loads(line)
                 spans = tuple((int(s), int(e)) for s, e in d["spans"])
                 row, _ = self._ids.put(str(d["id"]), len(spans), int(d["first_label"]))
-                self._docs[row] = _Doc(d["fields"], d["payload"], spans)
+                self._docs[row] = StoredDoc(d["fields"], d["payload"], spans)
                 self._fields.add(row, d["fields"])
                 self._vectors.put(row, vectors[offset : offset + len(spans)])
                 offset += len(spans)
@@ -779,3 +640,6 @@ class CollectionStore:
                 f"{self._index.ntotal} in the index"
             )
         return int(manifest["covered_seq"])
+
+
+__all__ = ["CollectionStore", "DocHit", "Record", "StoreError", "StoreLockedError", "StoreOptions"]
