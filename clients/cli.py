@@ -33,12 +33,11 @@ from ipsim.clients.ingest import (
     InvalidRecord,
     source_files,
 )
+from ipsim.clients.render import index_label, render_hits, render_table
 
 MODALITIES = ("text", "image", "mesh", "chemical", "sequence", "trademark")
 MESH_FORMATS = ("stl", "obj", "ply", "off")
 QUERY_OPTIONS = ("text", "image", "mesh", "smiles", "formula", "sequence", "word")
-CELL_WIDTH = 48  # longest table cell before it is cut with "…"
-SHOWN_FIELDS = 3  # fields of a hit shown in the table
 
 
 @dataclass
@@ -179,13 +178,13 @@ def list_collections(obj: CliContext, as_json: bool) -> None:
             info.get("modality"),
             info.get("count"),
             info.get("dim"),
-            _index_label(info.get("index")),
+            index_label(info.get("index")),
             info.get("shards"),
             info.get("model"),
         ]
         for info in infos
     ]
-    click.echo(_table(headers, rows) if rows else "no collections")
+    click.echo(render_table(headers, rows) if rows else "no collections")
 
 
 @collections.command("get")
@@ -392,32 +391,6 @@ def _read_b64(path: Path) -> str:
         raise BadRequest(f"{path}: cannot read: {exc.strerror}") from exc
 
 
-def render_hits(answer: dict[str, Any], offset: int = 0) -> str:
-    """A search answer as a table: rank, id, score, a few fields and the matched chunk."""
-    hits = answer.get("hits") or []
-    took = answer.get("took_ms")
-    timing = f" in {took:.1f} ms" if isinstance(took, int | float) else ""
-    if not hits:
-        return f"no hits{timing}"
-    with_chunks = any(isinstance(hit.get("chunk"), dict) for hit in hits)
-    headers = ["RANK", "ID", "SCORE", "FIELDS"] + (["MATCH"] if with_chunks else [])
-    rows = []
-    for rank, hit in enumerate(hits, start=offset + 1):
-        score = hit.get("score")
-        row = [
-            rank,
-            hit.get("id"),
-            f"{score:.4f}" if isinstance(score, int | float) else score,
-            _fields_label(hit.get("fields")),
-        ]
-        if with_chunks:
-            row.append(_chunk_label(hit.get("chunk")))
-        rows.append(row)
-    total = answer.get("total")
-    of_total = f" of {total}" if isinstance(total, int) else ""
-    return f"{_table(headers, rows)}\n{len(hits)} hits{of_total}{timing}"
-
-
 # --- output -------------------------------------------------------------------------
 
 
@@ -435,49 +408,6 @@ def _print_record(info: dict[str, Any], as_json: bool) -> None:
         click.echo(f"{key + ':':<{width + 1}} {shown}")
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [list(headers)] + [[_cell(value) for value in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in cells
-    )
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else " ".join(str(value).split())
-    return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
-
-
-def _index_label(index: Any) -> str:
-    if isinstance(index, dict):
-        return str(index.get("type", json.dumps(index)))
-    return "" if index is None else str(index)
-
-
-def _fields_label(fields: Any) -> str:
-    if not isinstance(fields, dict):
-        return ""
-    shown = [f"{key}={_scalar(value)}" for key, value in list(fields.items())[:SHOWN_FIELDS]]
-    more = len(fields) - SHOWN_FIELDS
-    return ", ".join(shown) + (f", +{more}" if more > 0 else "")
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, list):
-        return "|".join(str(item) for item in value)
-    return str(value)
-
-
-def _chunk_label(chunk: Any) -> str:
-    if not isinstance(chunk, dict):
-        return ""
-    if isinstance(chunk.get("text"), str):
-        return str(chunk["text"])
-    span = f" [{chunk.get('start')}:{chunk.get('end')}]" if "start" in chunk else ""
-    return f"chunk {chunk.get('index', '?')}{span}"
-
-
 __all__ = [
     "CliBadInput",
     "CliContext",
@@ -485,5 +415,4 @@ __all__ = [
     "build_query",
     "cli",
     "parse_filter",
-    "render_hits",
 ]

@@ -11,8 +11,9 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-from ipsim.clients.cli import CliContext, build_query, cli, parse_filter, render_hits
+from ipsim.clients.cli import CliContext, build_query, cli, parse_filter
 from ipsim.clients.errors import BadRequest
+from ipsim.clients.render import render_hits
 
 COLLECTION = {
     "name": "patents",
