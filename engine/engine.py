@@ -126,11 +126,11 @@ class Engine:
         return self._models[key]
 
     def _load_encoder(self, modality: str, name: str | None) -> Encoder[Any]:
-        for (loaded_modality, loaded_name), model in self._models.items():
-            if loaded_modality == modality and name in (None, loaded_name):
-                return model.encoder
         if modality == "text" and name is None:
-            name = self.options.text_model
+            name = self.options.text_model  # the default, not whichever text model loaded first
+        for (loaded_modality, loaded_name), model in self._models.items():
+            if loaded_modality == modality and name == loaded_name:
+                return model.encoder
         return load_encoder(
             modality,
             name,
