@@ -405,9 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     report.tables.append(summary)
     _goal_notes(report, points, families, flat_single)
-    report.print_results()
-    if args.markdown:
-        report.write_markdown(args.markdown)
+    report.publish(args.markdown)
     return 0
 
 

@@ -263,9 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "The load generator shares the machine's cores with the server; its CPU time is "
         "in the table."
     )
-    report.print_results()
-    if args.markdown:
-        report.write_markdown(args.markdown)
+    report.publish(args.markdown)
     return 0
 
 

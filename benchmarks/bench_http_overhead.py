@@ -262,9 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "The cached rows isolate the per-request cost (HTTP parsing, validation, JSON, "
         "loopback round trip) from encoding and index search."
     )
-    report.print_results()
-    if args.markdown:
-        report.write_markdown(args.markdown)
+    report.publish(args.markdown)
     return 0
 
 

@@ -221,9 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "P@10 and nDCG@10 average over the queries that have at least one relevant title "
         "(a title alone in its art unit has nothing to find)."
     )
-    report.print_results()
-    if args.markdown:
-        report.write_markdown(args.markdown)
+    report.publish(args.markdown)
     return 0
 
 

@@ -206,6 +206,12 @@ class Report:
         with path.open("a", encoding="utf-8") as out:
             out.write(self.markdown() + "\n")
 
+    def publish(self, markdown: Path | None) -> None:
+        """Print the results, and append them to ``markdown`` when a file is given."""
+        self.print_results()
+        if markdown is not None:
+            self.write_markdown(markdown)
+
 
 def _command_line() -> str:
     module = sys.modules["__main__"].__spec__
