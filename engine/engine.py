@@ -28,7 +28,7 @@ from ipsim.engine.validation import check_collection_name, check_page
 from ipsim.indexers.factory import IndexParamError, validate_index_params
 from ipsim.indexers.store import CollectionStore, DocHit, StoreOptions
 from ipsim.models.base import Encoder
-from ipsim.models.registry import UnknownModel, load_encoder
+from ipsim.models.registry import AVAILABLE_MODALITIES, UnknownModel, load_encoder
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,12 @@ class Engine:
         check_collection_name(spec.name)
         if spec.modality not in MODALITIES:
             raise InvalidInput("modality", f"must be one of {', '.join(MODALITIES)}")
+        if spec.modality not in AVAILABLE_MODALITIES:
+            raise InvalidInput(
+                "modality",
+                f"{spec.modality!r} has no encoder in this build yet "
+                f"(available: {', '.join(AVAILABLE_MODALITIES)})",
+            )
         if isinstance(spec.shards, bool) or not 1 <= spec.shards <= MAX_SHARDS:
             raise InvalidInput("shards", f"must be an integer from 1 to {MAX_SHARDS}")
         async with self._lock:

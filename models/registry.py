@@ -33,6 +33,10 @@ def resolve_text_model(name: str) -> tuple[str, Path]:
     )
 
 
+AVAILABLE_MODALITIES: tuple[str, ...] = ("text",)
+"""Modalities with an encoder in this build (the others arrive with their issues)."""
+
+
 def load_encoder(
     modality: str, model: str | None, *, device: str, chunk_tokens: int, chunk_overlap: int
 ) -> Encoder[object]:
@@ -48,6 +52,7 @@ def load_encoder(
 
 
 __all__ = [
+    "AVAILABLE_MODALITIES",
     "DEFAULT_TEXT_MODEL",
     "InvalidContent",
     "UnknownModel",

@@ -127,6 +127,14 @@ def test_documents_round_trip_and_delete(http: httpx.Client) -> None:
         (
             "POST",
             "/v1/collections",
+            {"name": "x", "modality": "image"},
+            400,
+            "invalid_argument",
+            "modality",
+        ),
+        (
+            "POST",
+            "/v1/collections",
             {"name": "Bad Name", "modality": "text"},
             400,
             "invalid_argument",
