@@ -188,8 +188,7 @@ class Collection:
         for members in groups.values():
             first = units[members[0]]
             queries = np.stack([units[i].vector for i in members])
-            hits = self.store.search(queries, first.window, first.flt)
-            total = self.store.count(first.flt)
+            hits, total = self.store.search_counted(queries, first.window, first.flt)
             for i, found in zip(members, hits, strict=True):
                 results[i] = _Ranked(found, total)
         return [results[i] for i in range(len(units))]

@@ -439,6 +439,12 @@ class CollectionStore:
         The filter is applied inside the vector search; candidates are re-scored exactly
         with the stored vectors and ordered by (score descending, id ascending).
         """
+        return self.search_counted(queries, k, flt)[0]
+
+    def search_counted(
+        self, queries: np.ndarray, k: int, flt: Filter | None = None
+    ) -> tuple[list[list[DocHit]], int]:
+        """:meth:`search` plus :meth:`count` of the same filter, evaluated once, in one state."""
         q = np.ascontiguousarray(queries, dtype=np.float32)
         if q.ndim == 1:
             q = q.reshape(1, -1)
@@ -452,8 +458,8 @@ class CollectionStore:
             self._check_usable()
             allowed, docs, labels = self._selection(flt)
             if docs == 0:
-                return [[] for _ in range(q.shape[0])]
-            return self._search(q, int(k), allowed, docs, labels)
+                return [[] for _ in range(q.shape[0])], 0
+            return self._search(q, int(k), allowed, docs, labels), docs
 
     def _selection(self, flt: Filter | None) -> tuple[Selection | None, int, int]:
         """(labels the search may return, documents they cover, their count)."""

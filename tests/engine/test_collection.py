@@ -81,13 +81,13 @@ async def test_concurrent_searches_share_index_calls_and_answer_each_query(tmp_p
     collection = await make_collection(tmp_path)
     await collection.upsert(docs(200))
     calls: list[int] = []
-    search = collection.store.search
+    search = collection.store.search_counted
 
-    def counting(queries: np.ndarray, k: int, flt: Any = None) -> list[list[DocHit]]:
+    def counting(queries: np.ndarray, k: int, flt: Any = None) -> tuple[list[list[DocHit]], int]:
         calls.append(len(queries))
         return search(queries, k, flt)
 
-    collection.store.search = counting  # type: ignore[method-assign]
+    collection.store.search_counted = counting  # type: ignore[method-assign]
     texts = [f"rotor blade part {i}" for i in range(40)]
     results = await asyncio.gather(
         *(collection.search(SearchRequest({"text": t}, k=3)) for t in texts)

@@ -530,3 +530,23 @@ def test_bad_options_are_refused(tmp_path: Path, stores: list) -> None:
     create(stores, tmp_path / "c").close()
     with pytest.raises(ValueError, match="snapshot_every"):
         CollectionStore.open(tmp_path / "c", StoreOptions(snapshot_every=0))
+
+
+def test_search_counted_gives_the_filtered_count_with_the_hits(tmp_path: Path) -> None:
+    store = CollectionStore.create(
+        tmp_path / "c", dim=DIM, metric="ip", index_type="flat", index_params={}, shards=1, meta={}
+    )
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((30, DIM)).astype(np.float32)
+    store.upsert([Record(f"d{i}", vectors[i : i + 1], [(0, 1)], {"n": i}, {}) for i in range(30)])
+    queries = rng.standard_normal((2, DIM)).astype(np.float32)
+    flt = parse_filter({"n": {"gte": 20}})
+    hits, total = store.search_counted(queries, 5, flt)
+    assert total == store.count(flt) == 10
+    assert [[h.id for h in row] for row in hits] == [
+        [h.id for h in row] for row in store.search(queries, 5, flt)
+    ]
+    assert all(h.fields["n"] >= 20 for row in hits for h in row) and len(hits[0]) == 5
+    none, zero = store.search_counted(queries, 5, parse_filter({"n": {"gte": 100}}))
+    assert none == [[], []] and zero == 0
+    store.close()
