@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 	@mkdir -p build/typecheck && ln -sfn ../.. build/typecheck/ipsim
 	cd build/typecheck && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml \
 		-p ipsim.engine -p ipsim.models -p ipsim.indexers -p ipsim.server -p ipsim.clients -p ipsim.benchmarks \
-		-m ipsim -m ipsim.config -m ipsim.cli
+		-m ipsim -m ipsim.config -m ipsim.cli -m ipsim.bitwords
 
 test: $(STAMP) lint typecheck
 	$(PY) -m pytest
@@ -38,7 +38,7 @@ proto: $(STAMP)
 	$(PY) -m tools.gen_proto
 
 # Each benchmark in its quick form (a minute or so each); `make bench-full` records numbers.
-BENCHES := batching http_overhead ann quality
+BENCHES := batching http_overhead ann quality tanimoto substructure
 bench: $(STAMP)
 	for b in $(BENCHES); do $(PY) -m benchmarks.bench_$$b --quick || exit 1; done
 

@@ -31,7 +31,7 @@ def serve(
     sys.exit(code)
 
 
-BENCHMARKS = ("batching", "http_overhead", "ann", "quality")
+BENCHMARKS = ("batching", "http_overhead", "ann", "quality", "tanimoto", "substructure")
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})

@@ -24,6 +24,7 @@ import httpx
 from tqdm import tqdm
 
 from ipsim import __version__
+from ipsim.clients.chem_files import first_molblock
 from ipsim.clients.errors import BadRequest, IpsimError, PayloadTooLarge
 from ipsim.clients.http import DEFAULT_URL, Client
 from ipsim.clients.ingest import (
@@ -37,7 +38,22 @@ from ipsim.clients.render import index_label, render_hits, render_table
 
 MODALITIES = ("text", "image", "mesh", "chemical", "sequence", "trademark")
 MESH_FORMATS = ("stl", "obj", "ply", "off")
-QUERY_OPTIONS = ("text", "image", "mesh", "smiles", "formula", "sequence", "word")
+QUERY_OPTIONS = (
+    "text",
+    "image",
+    "mesh",
+    "smiles",
+    "smarts",
+    "molblock",
+    "formula",
+    "sequence",
+    "word",
+)
+#: The mode a query option implies when ``--mode`` is not given (else the server's default).
+DEFAULT_MODES = {"smarts": "substructure", "formula": "formula"}
+#: The query options ``--threshold`` applies to: chemical structures.
+THRESHOLD_OPTIONS = ("smiles", "smarts", "molblock")
+DEPICT_FORMATS = ("svg",)
 
 
 @dataclass
@@ -234,9 +250,10 @@ def ingest(
     """Upsert the documents of a file or folder into collection NAME.
 
     PATH is a file, or a folder whose files are read in name order. JSON Lines files
-    hold one {"id", "content", "fields"} document per line. The run is resumable: what
-    the server acknowledged is checkpointed under $IPSIM_STATE_DIR (default
-    ~/.cache/ipsim), and a rerun skips it.
+    (.jsonl, .ndjson) hold one {"id", "content", "fields"} document per line; SD files
+    (.sdf, .sd) and SMILES files (.smi, .smiles) hold chemical structures. The run is
+    resumable: what the server acknowledged is checkpointed under $IPSIM_STATE_DIR
+    (default ~/.cache/ipsim), and a rerun skips it.
     """
     files = source_files(path)
     total = sum(file.stat().st_size for file in files)
@@ -304,8 +321,14 @@ def _print_ingest_summary(name: str, reports: Sequence[FileReport], as_json: boo
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Mesh file: .stl, .obj, .ply or .off.",
 )
-@click.option("--smiles", help="Chemical structure as SMILES.")
-@click.option("--formula", help="Molecular formula, e.g. C8H10N4O2 or C6-8H*O2.")
+@click.option("--smiles", help="Chemical structure as SMILES (similarity unless --mode).")
+@click.option("--smarts", help="Substructure pattern as SMARTS (substructure unless --mode).")
+@click.option(
+    "--molblock",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Molfile (.mol, or the first record of an .sdf) as the chemical structure.",
+)
+@click.option("--formula", help="Molecular formula, e.g. C8H10N4O2 or C6-8H*O2 (mode formula).")
 @click.option("--sequence", help="Protein, DNA or RNA sequence.")
 @click.option("--word", help="Trademark word.")
 @click.option(
@@ -315,6 +338,11 @@ def _print_ingest_summary(name: str, reports: Sequence[FileReport], as_json: boo
     "--offset", type=click.IntRange(min=0), default=0, show_default=True, help="Hits to skip."
 )
 @click.option("--mode", help="Search mode (chemical: similarity, substructure, exact, formula).")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    help="Lowest similarity to return, 0 to 1 (--smiles, --smarts, --molblock).",
+)
 @click.option("--filter", "filter_json", help='JSON over fields: {"ipc": {"prefix": "A61K"}}.')
 @click.option("--json", "as_json", is_flag=True, help="Print the server's JSON only.")
 @click.pass_obj
@@ -325,17 +353,20 @@ def search(
     image: Path | None,
     mesh: Path | None,
     smiles: str | None,
+    smarts: str | None,
+    molblock: Path | None,
     formula: str | None,
     sequence: str | None,
     word: str | None,
     k: int,
     offset: int,
     mode: str | None,
+    threshold: float | None,
     filter_json: str | None,
     as_json: bool,
 ) -> None:
     """Search collection NAME with exactly one query option."""
-    values = (text, image, mesh, smiles, formula, sequence, word)
+    values = (text, image, mesh, smiles, smarts, molblock, formula, sequence, word)
     given = [
         (option, value)
         for option, value in zip(QUERY_OPTIONS, values, strict=True)
@@ -346,8 +377,12 @@ def search(
         raise click.UsageError(f"give exactly one of {names}")
     [(option, value)] = given
     query = build_query(option, value)
-    if option == "formula" and mode is None:
-        mode = "formula"
+    if threshold is not None:
+        if option not in THRESHOLD_OPTIONS:
+            names = ", ".join(f"--{option}" for option in THRESHOLD_OPTIONS)
+            raise click.UsageError(f"--threshold goes with {names}, not --{option}")
+        query["threshold"] = threshold
+    mode = mode if mode is not None else DEFAULT_MODES.get(option)
     filter_ = parse_filter(filter_json) if filter_json is not None else None
     with obj.client() as client:
         answer = client.search(name, query, k=k, offset=offset, filter=filter_, mode=mode)
@@ -368,6 +403,8 @@ def build_query(option: str, value: str | Path) -> dict[str, Any]:
             known = ", ".join(MESH_FORMATS)
             raise BadRequest(f"--mesh: {path.name}: the extension must be one of {known}")
         return {"mesh_b64": _read_b64(path), "format": fmt}
+    if option == "molblock":
+        return {"molblock": _read_molblock(Path(value))}
     if option in QUERY_OPTIONS:
         return {option: str(value)}
     raise ValueError(f"unknown query option {option!r}")
@@ -385,27 +422,95 @@ def parse_filter(text: str) -> dict[str, Any]:
 
 
 def _read_b64(path: Path) -> str:
+    return base64.b64encode(_read_bytes(path)).decode("ascii")
+
+
+def _read_molblock(path: Path) -> str:
     try:
-        return base64.b64encode(path.read_bytes()).decode("ascii")
+        text = _read_bytes(path).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"--molblock: {path.name}: not UTF-8 text ({exc.reason})") from exc
+    molblock = first_molblock(text)
+    if molblock is None:
+        raise BadRequest(f'--molblock: {path.name}: not a molfile (no "M  END" line)')
+    return molblock
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
     except OSError as exc:
         raise BadRequest(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+# --- documents ----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("doc_id", metavar="ID")
+@click.option(
+    "--depict",
+    type=click.Choice(DEPICT_FORMATS),
+    help="Print the server's drawing of the document (chemical structures) instead.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to this file instead of stdout.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the server's JSON.")
+@click.pass_obj
+def get(
+    obj: CliContext,
+    name: str,
+    doc_id: str,
+    depict: str | None,
+    output: Path | None,
+    as_json: bool,
+) -> None:
+    """Show document ID of collection NAME, or with --depict its drawing."""
+    if depict is not None and as_json:
+        raise click.UsageError("--depict prints a drawing, not JSON: leave out --json")
+    with obj.client() as client:
+        if depict is not None:
+            text = client.depict(name, doc_id)
+        else:
+            document = client.get(name, doc_id)
+            text = _json_text(document) if as_json else _record_text(document)
+    if output is None:
+        click.echo(text)
+        return
+    try:
+        with output.open("w", encoding="utf-8") as stream:
+            click.echo(text, file=stream)
+    except OSError as exc:
+        raise CliFailure("io_error", f"{output}: cannot write: {exc.strerror}") from exc
 
 
 # --- output -------------------------------------------------------------------------
 
 
 def _print_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False))
+    click.echo(_json_text(value))
 
 
 def _print_record(info: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        _print_json(info)
-        return
+    click.echo(_json_text(info) if as_json else _record_text(info))
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _record_text(info: dict[str, Any]) -> str:
+    """``key: value`` lines, keys aligned; objects and lists shown as JSON."""
     width = max((len(key) for key in info), default=0)
-    for key, value in info.items():
-        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
-        click.echo(f"{key + ':':<{width + 1}} {shown}")
+    return "\n".join(
+        f"{key + ':':<{width + 1}} {_json_text(value) if isinstance(value, dict | list) else value}"
+        for key, value in info.items()
+    )
 
 
 __all__ = [

@@ -348,11 +348,12 @@ def document_json(document: search_pb2.Document) -> JSONObject:
 
 
 def search_json(answer: search_pb2.SearchResponse) -> JSONObject:
-    """``{"hits": [{"id", "score", "fields", "chunk"}], "total", "took_ms"}``."""
+    """``{"hits": [{"id", "score", "fields", "chunk"}], "total", "took_ms", "truncated"}``."""
     return {
         "hits": [_hit_json(hit) for hit in answer.hits],
         "total": answer.total,
         "took_ms": answer.took_ms,
+        "truncated": answer.truncated,
     }
 
 

@@ -39,6 +39,7 @@ from ipsim.clients.errors import (
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 API_KEY_ENV = "IPSIM_API_KEY"
+SVG_TYPE = "image/svg+xml"
 
 T = TypeVar("T")
 JSONObject = dict[str, Any]
@@ -122,6 +123,10 @@ class Client:
         """One stored document."""
         return self._send(_get_document_call(collection, doc_id))
 
+    def depict(self, collection: str, doc_id: str) -> str:
+        """A stored document drawn by the server, as SVG text (chemical structures)."""
+        return self._send(_depict_call(collection, doc_id))
+
     def delete(self, collection: str, doc_id: str) -> None:
         """Delete one document."""
         self._send(_delete_document_call(collection, doc_id))
@@ -141,7 +146,9 @@ class Client:
 
     def _send(self, call: _Call[T]) -> T:
         try:
-            response = self._http.request(call.method, call.path, json=call.body)
+            response = self._http.request(
+                call.method, call.path, json=call.body, headers=call.headers
+            )
         except httpx.RequestError as exc:
             raise _transport_error(exc) from exc
         return call.finish(response)
@@ -218,6 +225,10 @@ class AsyncClient:
         """One stored document."""
         return await self._send(_get_document_call(collection, doc_id))
 
+    async def depict(self, collection: str, doc_id: str) -> str:
+        """A stored document drawn by the server, as SVG text (chemical structures)."""
+        return await self._send(_depict_call(collection, doc_id))
+
     async def delete(self, collection: str, doc_id: str) -> None:
         """Delete one document."""
         await self._send(_delete_document_call(collection, doc_id))
@@ -237,7 +248,9 @@ class AsyncClient:
 
     async def _send(self, call: _Call[T]) -> T:
         try:
-            response = await self._http.request(call.method, call.path, json=call.body)
+            response = await self._http.request(
+                call.method, call.path, json=call.body, headers=call.headers
+            )
         except httpx.RequestError as exc:
             raise _transport_error(exc) from exc
         return call.finish(response)
@@ -248,12 +261,13 @@ class AsyncClient:
 
 @dataclass(frozen=True)
 class _Call(Generic[T]):
-    """One request and the reader of its successful answer."""
+    """One request and the reader of its successful answer; ``headers`` add to the client's."""
 
     method: str
     path: str
     body: JSONObject | None
     read: Callable[[httpx.Response], T]
+    headers: dict[str, str] | None = None
 
     def finish(self, response: httpx.Response) -> T:
         """Raise the matching ``IpsimError`` for a failed answer, else read it."""
@@ -298,6 +312,13 @@ def _upsert_call(collection: str, documents: list[JSONObject]) -> _Call[int]:
 
 def _get_document_call(collection: str, doc_id: str) -> _Call[JSONObject]:
     return _Call("GET", _document_path(collection, doc_id), None, _read_object)
+
+
+def _depict_call(collection: str, doc_id: str) -> _Call[str]:
+    # Errors still come back as JSON, so both types are acceptable.
+    accept = {"Accept": f"{SVG_TYPE}, application/json"}
+    path = f"{_document_path(collection, doc_id)}?depict=svg"
+    return _Call("GET", path, None, _read_svg, accept)
 
 
 def _delete_document_call(collection: str, doc_id: str) -> _Call[None]:
@@ -355,6 +376,13 @@ def _read_upserted(response: httpx.Response) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise _unexpected(response, 'no integer "upserted"')
     return value
+
+
+def _read_svg(response: httpx.Response) -> str:
+    media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if media_type != SVG_TYPE:
+        raise _unexpected(response, f"{media_type or 'no content type'} instead of {SVG_TYPE}")
+    return response.text
 
 
 def _read_nothing(response: httpx.Response) -> None:

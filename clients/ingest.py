@@ -5,7 +5,8 @@ Three parts:
 - **Readers**, one per file extension, turn a file into documents
   (``{"id", "content", "fields"}``) and say where each one ends, so reading can resume
   there. ``.jsonl`` / ``.ndjson`` (one document per line) ship here; a modality's own
-  formats are added with :func:`register_reader`.
+  formats are added with :func:`register_reader` (the chemical ones in
+  :mod:`ipsim.clients.chem_files`).
 - **Checkpoints** record, per server URL + collection + file (absolute path, size, mtime),
   how far the server has acknowledged. They live under ``$IPSIM_STATE_DIR/ingest/``
   (default ``~/.cache/ipsim/ingest/``) and are replaced atomically after every batch.
@@ -41,10 +42,24 @@ MAX_RETRY_DELAY_S = 60.0
 
 @dataclass(frozen=True)
 class Position:
-    """A place in a file: its byte offset and how many lines come before it."""
+    """A place in a file: its byte offset, and how many lines and records come before it.
+
+    The record count lets a resumed reader go on numbering records (names such as
+    ``file:12`` for a record without an id stay the same in every run).
+    """
 
     offset: int = 0
     line: int = 0
+    record: int = 0
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a text file, without its line break; ``end`` is the byte offset after it."""
+
+    text: str
+    number: int
+    end: int
 
 
 @dataclass(frozen=True)
@@ -139,28 +154,43 @@ def check_document(value: object, path: Path, line: int) -> JSONObject:
     return value
 
 
-def read_jsonl(path: Path, start: Position) -> Iterator[Record]:
-    """JSON Lines: one document per line; blank lines are skipped."""
-    offset, line = start.offset, start.line
+def read_lines(path: Path, start: Position) -> Iterator[Line]:
+    """The UTF-8 text lines of ``path`` from ``start``, numbered on from ``start.line``.
+
+    Line-based readers share it so that byte offsets (what checkpoints keep), a leading
+    byte-order mark and undecodable bytes are handled once.
+    """
+    offset, number = start.offset, start.line
     with path.open("rb") as stream:
         stream.seek(offset)
         for raw in stream:
             at_start = offset == 0
             offset += len(raw)
-            line += 1
+            number += 1
             if at_start and raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark
                 raw = raw[3:]
-            if not raw.strip():
-                continue
             try:
-                value = json.loads(raw.decode("utf-8"))
+                text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise InvalidRecord(path, line, f"not UTF-8 text ({exc.reason})") from exc
-            except json.JSONDecodeError as exc:
-                raise InvalidRecord(
-                    path, line, f"not valid JSON ({exc.msg} at column {exc.colno})"
-                ) from exc
-            yield Record(check_document(value, path, line), line, Position(offset, line))
+                raise InvalidRecord(path, number, f"not UTF-8 text ({exc.reason})") from exc
+            yield Line(text.rstrip("\r\n"), number, offset)
+
+
+def read_jsonl(path: Path, start: Position) -> Iterator[Record]:
+    """JSON Lines: one document per line; blank lines are skipped."""
+    record = start.record
+    for line in read_lines(path, start):
+        if not line.text.strip():
+            continue
+        try:
+            value = json.loads(line.text)
+        except json.JSONDecodeError as exc:
+            raise InvalidRecord(
+                path, line.number, f"not valid JSON ({exc.msg} at column {exc.colno})"
+            ) from exc
+        document = check_document(value, path, line.number)
+        record += 1
+        yield Record(document, line.number, Position(line.end, line.number, record))
 
 
 register_reader(".jsonl", read_jsonl)
@@ -229,17 +259,17 @@ class CheckpointStore:
             saved = json.loads(self.path_for(key).read_text(encoding="utf-8"))
             if saved["source"] != asdict(key):
                 return None
-            offset, line = saved["offset"], saved["line"]
+            counts = (saved["offset"], saved["line"], saved["record"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if not (isinstance(offset, int) and isinstance(line, int) and offset >= 0 <= line):
+        if not all(isinstance(count, int) and count >= 0 for count in counts):
             return None
-        return Position(offset, line)
+        return Position(*counts)
 
     def save(self, key: SourceKey, position: Position) -> None:
         """Record ``position`` for ``key``, atomically and durably."""
         self.root.mkdir(parents=True, exist_ok=True)
-        body = {"source": asdict(key), "offset": position.offset, "line": position.line}
+        body = {"source": asdict(key), **asdict(position)}
         handle, temporary = tempfile.mkstemp(dir=self.root, prefix=".", suffix=".tmp")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -343,7 +373,7 @@ class IngestJob:
         flush()
         if done.offset < key.size:  # blank lines after the last record
             self.on_progress(key.size - done.offset)
-            done = Position(key.size, done.line)
+            done = Position(key.size, done.line, done.record)
             self.store.save(key, done)
         return FileReport(path, sent, start.line)
 
@@ -381,6 +411,7 @@ __all__ = [
     "FileReport",
     "IngestJob",
     "InvalidRecord",
+    "Line",
     "Position",
     "Reader",
     "Record",
@@ -389,7 +420,12 @@ __all__ = [
     "default_state_dir",
     "known_suffixes",
     "read_jsonl",
+    "read_lines",
     "reader_for",
     "register_reader",
     "source_files",
 ]
+
+# The chemical readers register themselves; they import this module's types, so they load
+# last (and importing either module first leaves both complete).
+import ipsim.clients.chem_files  # noqa: E402, F401

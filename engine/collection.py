@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,13 +43,28 @@ class _SearchUnit:
 
 
 @dataclass(frozen=True)
-class _Ranked:
+class Ranking:
+    """One ranking of a query at some depth: hits best first, the filtered total.
+
+    ``complete`` says the hits are every hit there is (not a top-k cut); ``truncated``
+    that a budget (time, hit count) stopped the search early, so ``total`` is a lower bound.
+    """
+
     hits: list[DocHit]
     total: int
+    complete: bool = False
+    truncated: bool = False
+
+
+Fetch = Callable[[int], Awaitable[Ranking]]
+"""Ranks a query ``window`` deep; what a collection's query plan hands the pager."""
 
 
 class Collection:
     """One named collection of one modality."""
+
+    chunked = True
+    """Whether hits say which chunk of the document matched (text does; molecules do not)."""
 
     def __init__(
         self,
@@ -69,7 +84,7 @@ class Collection:
         self._pages = pages
         # Concurrent queries meet in one FAISS call (a matrix product for flat indexes).
         # No added delay: queries that arrive while a search runs form the next batch.
-        self._searches: DynamicBatcher[_SearchUnit, _Ranked] = DynamicBatcher(
+        self._searches: DynamicBatcher[_SearchUnit, Ranking] = DynamicBatcher(
             f"search-{name}",
             self._search_batch,
             max_batch_size=max_search_batch,
@@ -86,6 +101,16 @@ class Collection:
         """Stop the search batcher and remove the collection's files."""
         await self._searches.stop()
         await asyncio.to_thread(self.store.destroy)
+
+    @classmethod
+    def index_for(
+        cls, index_type: str, params: dict[str, Any], encoder: Encoder[Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """The index family and parameters for a new collection, from the client's spec.
+
+        Raise InvalidInput when this kind of collection cannot use what was asked for.
+        """
+        return index_type, params
 
     @property
     def modality(self) -> str:
@@ -115,7 +140,7 @@ class Collection:
                     id=doc.id,
                     vectors=vectors[offset : offset + count],
                     spans=[(s.start, s.end) for s in prep.spans],
-                    fields=doc.fields,
+                    fields=self._stored_fields(doc, prep),
                     payload=doc.content,
                 )
             )
@@ -134,8 +159,17 @@ class Collection:
                 raise InvalidInput(f"{where}.id", f"duplicate id {doc.id!r} in this request")
             seen.add(doc.id)
             check_fields(doc.fields, f"{where}.fields")
-            prepared.append(self._prepare(doc.content, f"{where}.content", "document"))
+            try:
+                prepared.append(self._prepare(doc.content, f"{where}.content", "document"))
+            except InvalidInput as exc:  # name the document too: batches are large
+                raise InvalidInput(
+                    exc.field or where, f"document {doc.id!r}: {exc.detail}"
+                ) from exc
         return prepared
+
+    def _stored_fields(self, doc: Document, prepared: Prepared[Any]) -> dict[str, Any]:
+        """The fields stored with a document: the client's (modalities may add derived ones)."""
+        return doc.fields
 
     def _prepare(self, content: Any, where: str, purpose: Any) -> Prepared[Any]:
         if not isinstance(content, dict):
@@ -158,40 +192,71 @@ class Collection:
 
     async def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
-        if request.mode is not None:
-            raise InvalidInput("mode", f"{self.modality} collections have no search modes")
         flt = self._parse_filter(request.filter)
-        filter_key = _canonical(request.filter)
+        fetch = self._plan(request, flt)
         needed = request.offset + request.k
-        key = (self.name, _canonical(request.query), filter_key, request.mode)
+        key = (self.name, _canonical(request.query), _canonical(request.filter), request.mode)
         version = self.store.version
         ranked = self._pages.get(key, version)
         if ranked is None or (len(ranked.hits) < needed and not ranked.exhausted):
-            query = await self._query_vector(request.query)
             window = window_for(needed)
-            (found,) = await self._searches.submit([_SearchUnit(query, window, flt, filter_key)])
+            found = await fetch(window)
             if ranked is None:
-                ranked = RankedList(version, total=found.total)
-            ranked.extend(found.hits, asked=window)
+                ranked = RankedList(version, total=found.total, truncated=found.truncated)
+            ranked.extend(found.hits, asked=window, complete=found.complete)
             self._pages.put(key, ranked)
         page = ranked.hits[request.offset : needed]
         took = time.perf_counter() - started
         metrics.SEARCH_SECONDS.labels(self.name).observe(took)
-        return SearchResult(hits=[_hit(h) for h in page], total=ranked.total, took_ms=took * 1000.0)
+        return SearchResult(
+            hits=[self._hit(h) for h in page],
+            total=ranked.total,
+            took_ms=took * 1000.0,
+            truncated=ranked.truncated,
+        )
 
-    def _search_batch(self, units: Sequence[_SearchUnit]) -> list[_Ranked]:
+    def _plan(self, request: SearchRequest, flt: Filter | None) -> Fetch:
+        """Validate the request's mode and query options; return how to rank it.
+
+        Vector collections have one plan: encode the query, then a batched index search.
+        Modalities with search modes override this.
+        """
+        if request.mode is not None:
+            raise InvalidInput("mode", f"{self.modality} collections have no search modes")
+        return self._nearest(request.query, flt, request.filter)
+
+    def _nearest(self, content: dict[str, Any], flt: Filter | None, raw_filter: Any) -> Fetch:
+        """Encode ``content`` as the query, then rank by the index's own metric (batched)."""
+        filter_key = _canonical(raw_filter)
+
+        async def fetch(window: int) -> Ranking:
+            query = await self._query_vector(content)
+            (found,) = await self._searches.submit([_SearchUnit(query, window, flt, filter_key)])
+            return found
+
+        return fetch
+
+    def _search_batch(self, units: Sequence[_SearchUnit]) -> list[Ranking]:
         """One store search per distinct (window, filter) among the batch's queries."""
         groups: dict[tuple[int, str], list[int]] = {}
         for i, unit in enumerate(units):
             groups.setdefault((unit.window, unit.filter_key), []).append(i)
-        results: dict[int, _Ranked] = {}
+        results: dict[int, Ranking] = {}
         for members in groups.values():
             first = units[members[0]]
             queries = np.stack([units[i].vector for i in members])
             hits, total = self.store.search_counted(queries, first.window, first.flt)
             for i, found in zip(members, hits, strict=True):
-                results[i] = _Ranked(found, total)
+                results[i] = Ranking(found, total)
         return [results[i] for i in range(len(units))]
+
+    def _hit(self, h: DocHit) -> Hit:
+        chunk = ChunkRef(h.unit, *h.span) if self.chunked else None
+        return Hit(id=h.id, score=float(h.score), fields=h.fields, chunk=chunk)
+
+    async def depict(self, doc_id: str, form: str) -> str:
+        """A drawing of a stored document (chemical structures); others have none."""
+        raise InvalidInput("depict", f"{self.modality} collections have no depictions")
 
     def _parse_filter(self, raw: Any) -> Filter | None:
         if raw is None:
@@ -211,10 +276,6 @@ class Collection:
         norm = float(np.linalg.norm(mean)) or 1.0
         result: Vector = (mean / norm).astype(np.float32)
         return result
-
-
-def _hit(h: DocHit) -> Hit:
-    return Hit(id=h.id, score=float(h.score), fields=h.fields, chunk=ChunkRef(h.unit, *h.span))
 
 
 def _canonical(value: Any) -> str:

@@ -140,7 +140,7 @@ class Engine:
         )
 
     def _collection(self, name: str, store: CollectionStore, model: _Model) -> Collection:
-        return Collection(
+        return _collection_class(str(store.meta["modality"]))(
             name,
             store,
             model.encoder,
@@ -175,9 +175,12 @@ class Engine:
             if spec.name in self._collections:
                 raise Conflict(f"collection {spec.name!r} already exists")
             model = await self._model(spec.modality, spec.model)
+            index_type, raw_params = _collection_class(spec.modality).index_for(
+                spec.index.type, spec.index.params, model.encoder
+            )
             try:
                 params = validate_index_params(
-                    spec.index.type, spec.index.params, model.encoder.dim
+                    index_type, raw_params, model.encoder.dim, model.encoder.metric
                 )
             except IndexParamError as exc:
                 raise InvalidInput(exc.field, exc.message) from exc
@@ -189,7 +192,7 @@ class Engine:
                 path,
                 dim=model.encoder.dim,
                 metric=model.encoder.metric,
-                index_type=spec.index.type,
+                index_type=index_type,
                 index_params=params,
                 shards=spec.shards,
                 meta={"modality": spec.modality, "model": model.encoder.name},
@@ -233,6 +236,14 @@ class Engine:
             raise NotFound(f"document {doc_id!r} is not in collection {name!r}")
         return document
 
+    async def depict(self, name: str, doc_id: str, form: str) -> str:
+        """A drawing of a stored document (``svg`` of a chemical structure).
+
+        Raise ``NotFound``, or ``InvalidInput`` (field ``depict``) for a collection whose
+        documents have no drawing or an unknown ``form``.
+        """
+        return await self._get(name).depict(doc_id, form)
+
     async def delete_document(self, name: str, doc_id: str) -> None:
         """Raise ``NotFound``."""
         if not await self._get(name).delete(doc_id):
@@ -247,6 +258,14 @@ class Engine:
         if not isinstance(request.query, dict):
             raise InvalidInput("query", "must be an object")
         return await collection.search(request)
+
+
+def _collection_class(modality: str) -> type[Collection]:
+    if modality == "chemical":
+        from ipsim.engine.chemical import ChemicalCollection  # RDKit only when used
+
+        return ChemicalCollection
+    return Collection
 
 
 def _encode_rows(encoder: Encoder[Any], units: Sequence[Any]) -> list[Vector]:

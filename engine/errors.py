@@ -25,6 +25,8 @@ class InvalidInput(EngineError):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}", field=field)
+        self.detail = message
+        """The message without the field."""
 
 
 class NotFound(EngineError):

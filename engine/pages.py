@@ -26,21 +26,26 @@ H = TypeVar("H", bound=HasId)
 
 @dataclass
 class RankedList(Generic[H]):
-    """The hits ranked so far for one query, and whether the index has no more."""
+    """The hits ranked so far for one query, whether the index has no more, and whether a
+    budget cut the ranking short (then ``total`` is a lower bound)."""
 
     version: int
     total: int = 0
     hits: list[H] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
     exhausted: bool = False
+    truncated: bool = False
 
-    def extend(self, ranked: list[H], *, asked: int) -> None:
-        """Append the documents of a deeper ranking that are not already listed."""
+    def extend(self, ranked: list[H], *, asked: int, complete: bool = False) -> None:
+        """Append the documents of a deeper ranking that are not already listed.
+
+        ``complete``: the ranking holds every hit there is, however many were asked for.
+        """
         for hit in ranked:
             if hit.id not in self.ids:
                 self.ids.add(hit.id)
                 self.hits.append(hit)
-        self.exhausted = len(ranked) < asked
+        self.exhausted = complete or len(ranked) < asked
 
 
 class PageCache(Generic[H]):

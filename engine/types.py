@@ -88,8 +88,11 @@ class Hit:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """A page of hits; ``total`` counts the documents that pass the filter."""
+    """A page of hits; ``total`` counts the documents that pass the filter (and the mode's
+    own test: a threshold, a substructure)."""
 
     hits: list[Hit]
     total: int
     took_ms: float
+    truncated: bool = False
+    """A budget (time, hit count) stopped the search early; ``total`` is then a lower bound."""

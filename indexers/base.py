@@ -15,8 +15,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-Metric = Literal["ip", "l2"]
-"""``ip``: inner product (cosine on normalised vectors). ``l2``: score is minus squared L2."""
+Metric = Literal["ip", "l2", "tanimoto"]
+"""``ip``: inner product (cosine on normalised vectors). ``l2``: score is minus squared L2.
+``tanimoto``: rows are packed bit strings (:mod:`ipsim.bitwords`), scored by Tanimoto."""
 
 Labels = npt.NDArray[np.int64]
 Vectors = npt.NDArray[np.float32]
@@ -117,3 +118,15 @@ class VectorIndex(ABC):
     def describe(self) -> dict[str, object]:
         """Family and parameters, for collection info."""
         return {"type": type(self).__name__}
+
+
+def parse_device(device: str) -> int | None:
+    """``"cpu"`` → None, ``"cuda"`` → 0, ``"cuda:N"`` → N; ValueError otherwise."""
+    if device == "cpu":
+        return None
+    if device == "cuda":
+        return 0
+    prefix, _, number = device.partition(":")
+    if prefix == "cuda" and number.isdigit():
+        return int(number)
+    raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")

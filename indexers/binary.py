@@ -23,9 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ipsim.indexers import hits
-from ipsim.indexers.base import Labels, Metric, SearchHits, Selection, Vectors
+from ipsim.indexers.base import Labels, Metric, SearchHits, Selection, Vectors, parse_device
 from ipsim.indexers.flat import FlatIndex
-from ipsim.indexers.gpu import parse_device
 from ipsim.indexers.index_file import IndexFile, PersistedIndex
 from ipsim.indexers.live_labels import (
     EXACT_FILTER_FRACTION,

@@ -3,6 +3,10 @@
 ``validate_index_params`` is the rule the server applies to a collection's ``index`` spec
 (a bad spec becomes a 400 naming the field); ``make_index`` builds the index it
 describes, sharded when asked; ``load_index`` reads back any family's file.
+
+Clients pick among :data:`INDEX_TYPES`. The families in :data:`INTERNAL_TYPES` are chosen
+by a kind of collection for itself (chemical collections: ``fingerprint``), never named by
+a client for float vectors: each takes only its own metric.
 """
 
 from __future__ import annotations
@@ -15,12 +19,18 @@ from typing import Any
 
 from ipsim.indexers import auto, binary, hnsw, ivf, ivfpq
 from ipsim.indexers.base import Metric, VectorIndex
+from ipsim.indexers.fingerprint import MAX_BITS, FingerprintIndex
 from ipsim.indexers.flat import FlatIndex
 from ipsim.indexers.index_file import IndexFile, PersistedIndex
-from ipsim.indexers.live_labels import check_dim, check_metric
+from ipsim.indexers.live_labels import FLOAT_METRICS, METRICS, check_dim, check_metric
 from ipsim.indexers.shards import ShardedIndex
 
 INDEX_TYPES = ("auto", "flat", "ivf", "hnsw", "ivfpq", "binary")
+INTERNAL_TYPES = ("fingerprint",)
+"""Families a kind of collection chooses for itself; accepted, but not offered to clients."""
+_TYPE_METRICS: dict[str, tuple[Metric, ...]] = {"fingerprint": ("tanimoto",)}
+"""The metrics of the families that do not take :data:`FLOAT_METRICS`."""
+_UNSHARDED = ("fingerprint",)
 
 
 class IndexParamError(ValueError):
@@ -82,6 +92,10 @@ _SPECS: dict[str, dict[str, _Param]] = {
     },
     "binary": {"rescore": _Param(int, 1, 1000, binary.DEFAULT_RESCORE)},
     "auto": {"threshold": _Param(int, 1, _INT_MAX, auto.DEFAULT_THRESHOLD), **_HNSW_PARAMS},
+    "fingerprint": {
+        "bits": _Param(int, 64, MAX_BITS, None),
+        "screen_bits": _Param(int, 0, MAX_BITS, 0),
+    },
 }
 
 
@@ -92,6 +106,8 @@ def _check_relations(type: str, params: dict[str, Any], dim: int | None) -> None
         raise IndexParamError("index.nprobe", f"must be at most nlist ({nlist})")
     if nlist is not None and train_size is not None and train_size < nlist:
         raise IndexParamError("index.train_size", f"must be at least nlist ({nlist})")
+    if type == "fingerprint":
+        _check_fingerprint(params, dim)
     if type != "ivfpq":
         return
     if train_size is not None and train_size < 1 << params["nbits"]:
@@ -101,17 +117,37 @@ def _check_relations(type: str, params: dict[str, Any], dim: int | None) -> None
         raise IndexParamError("index.m", f"must divide the dimension {dim}, got {m}")
 
 
+def _check_fingerprint(params: dict[str, Any], dim: int | None) -> None:
+    """Bit counts are whole uint64 words and fill the row; ``bits`` defaults to the rest."""
+    screen_bits = params["screen_bits"]
+    if dim is not None and "bits" not in params:
+        params["bits"] = 16 * dim - screen_bits
+    for name in ("bits", "screen_bits"):
+        if name in params and (params[name] % 64 or params[name] < (64 if name == "bits" else 0)):
+            raise IndexParamError(f"index.{name}", f"must be a multiple of 64, got {params[name]}")
+    if dim is not None and params["bits"] + screen_bits != 16 * dim:
+        raise IndexParamError(
+            "index.bits",
+            f"bits + screen_bits must be 16 x dim = {16 * dim} (one words16 value per 16 "
+            f"bits), got {params['bits']} + {screen_bits}",
+        )
+
+
 def validate_index_params(
-    type: str, params: Mapping[str, object], dim: int | None = None
+    type: str, params: Mapping[str, object], dim: int | None = None, metric: str | None = None
 ) -> dict[str, object]:
     """The normalised parameters of an index spec, or IndexParamError naming the field.
 
     Unknown names, wrong types and out-of-range values are rejected; defaults are filled
     in, except for those the index chooses itself from its data (``nlist``, ``nprobe``,
-    ``train_size``, and IVF-PQ's ``m`` when ``dim`` is not known).
+    ``train_size``, and IVF-PQ's ``m`` when ``dim`` is not known). With ``metric``, a
+    family that cannot search that metric (``fingerprint`` for ``ip``) is rejected too.
     """
-    if type not in INDEX_TYPES:
+    if type not in INDEX_TYPES + INTERNAL_TYPES:
         raise IndexParamError("index.type", f"must be one of {', '.join(INDEX_TYPES)}")
+    if metric is not None and metric not in _TYPE_METRICS.get(type, FLOAT_METRICS):
+        wanted = " or ".join(_TYPE_METRICS.get(type, FLOAT_METRICS))
+        raise IndexParamError("index.type", f"{type} indexes search {wanted}, not {metric}")
     if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 1):
         raise IndexParamError("dim", f"must be a positive integer, got {dim!r}")
     spec = _SPECS[type]
@@ -142,10 +178,13 @@ _FAMILIES: dict[str, type[PersistedIndex]] = {
         ivfpq.IVFPQIndex,
         binary.BinaryIndex,
         auto.AutoIndex,
+        FingerprintIndex,
         ShardedIndex,
     )
 }
-_BUILDERS: dict[str, Callable[..., PersistedIndex]] = {t: _FAMILIES[t] for t in INDEX_TYPES}
+_BUILDERS: dict[str, Callable[..., PersistedIndex]] = {
+    t: _FAMILIES[t] for t in INDEX_TYPES + INTERNAL_TYPES
+}
 
 
 def make_index(
@@ -157,13 +196,18 @@ def make_index(
 ) -> VectorIndex:
     """A new, empty index of this family (a :class:`ShardedIndex` of it when ``shards > 1``).
 
-    Raises IndexParamError for a bad spec, ValueError for a bad ``dim`` or ``metric``.
+    Raises IndexParamError for a bad spec (a family that cannot search ``metric``
+    included), ValueError for a bad ``dim`` or ``metric``.
     """
     check_dim(dim)
-    check_metric(metric)
+    check_metric(metric, METRICS)
     if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
         raise IndexParamError("shards", f"must be a positive integer, got {shards!r}")
-    normalised = validate_index_params(type, params or {}, dim)
+    if shards > 1 and type in _UNSHARDED:
+        raise IndexParamError(
+            "shards", f"{type} indexes are not sharded (one scan uses every core): use 1"
+        )
+    normalised = validate_index_params(type, params or {}, dim, metric)
     build = _BUILDERS[type]
     if shards == 1:
         return build(dim, metric, **normalised)

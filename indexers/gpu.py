@@ -21,7 +21,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from ipsim.indexers.base import Labels, Vectors
+from ipsim.indexers.base import Labels, Vectors, parse_device
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +41,6 @@ def faiss_gpu_count() -> int:
         return int(get_num_gpus())
     except RuntimeError:
         return 0
-
-
-def parse_device(device: str) -> int | None:
-    """``"cpu"`` → None, ``"cuda"`` → 0, ``"cuda:N"`` → N; ValueError otherwise."""
-    if device == "cpu":
-        return None
-    if device == "cuda":
-        return 0
-    prefix, _, number = device.partition(":")
-    if prefix == "cuda" and number.isdigit():
-        return int(number)
-    raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
 
 
 def _gpu_resources(device: int) -> Any:

@@ -4,28 +4,35 @@ Every family keeps its live labels in a :class:`LiveLabels` bitmap: it rejects d
 labels on ``add`` (the store removes before re-adding), answers membership without
 asking FAISS, and, being laid out like :class:`~ipsim.indexers.base.Selection`, can be
 intersected with a caller's selection or handed to ``faiss.IDSelectorBitmap`` as is.
+
+FAISS is imported only by the functions that build FAISS objects, so the families that
+do not use FAISS (fingerprints) can run where it is not installed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import faiss
 import numpy as np
 import numpy.typing as npt
 
 from ipsim.indexers.base import Labels, Metric, Selection, Vectors
 
-METRICS: tuple[Metric, ...] = ("ip", "l2")
+METRICS: tuple[Metric, ...] = ("ip", "l2", "tanimoto")
+FLOAT_METRICS: tuple[Metric, ...] = ("ip", "l2")
+"""The metrics of float vectors: the only ones the FAISS families accept."""
 
 
-def check_metric(metric: str) -> Metric:
-    """``metric`` as a :data:`Metric`, or ValueError."""
-    if metric == "ip":
-        return "ip"
-    if metric == "l2":
-        return "l2"
-    raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+def check_metric(metric: str, allowed: tuple[Metric, ...] = FLOAT_METRICS) -> Metric:
+    """``metric`` as a :data:`Metric` when it is one of ``allowed``, else ValueError.
+
+    The default is what the FAISS families take (they validate with this call, so
+    ``tanimoto`` must be asked for: pass :data:`METRICS` to accept any metric).
+    """
+    for known in allowed:
+        if metric == known:
+            return known
+    raise ValueError(f"metric must be one of {allowed}, got {metric!r}")
 
 
 def check_dim(dim: int) -> int:
@@ -147,6 +154,8 @@ def bitmap_selector(selection: Selection) -> Any:
 
     The selector keeps a reference to the array so it cannot be freed while FAISS reads it.
     """
+    import faiss
+
     bits = selection.bits
     if bits.dtype != np.uint8 or not bits.flags.c_contiguous:
         bits = np.ascontiguousarray(bits, dtype=np.uint8)
@@ -161,6 +170,8 @@ def search_params(kind: str, selector: Any, **fields: int) -> Any:
 
     Built by name because FAISS's type stubs lack some parameter classes and fields.
     """
+    import faiss
+
     params = getattr(faiss, f"SearchParameters{kind}")()
     if selector is not None:
         params.sel = selector  # FAISS's setter keeps the selector alive with the params
@@ -175,6 +186,8 @@ def label_selector(allowed: Selection | None, live: LiveLabels | None = None) ->
     ``live`` is given by families whose FAISS index still holds removed vectors (HNSW
     tombstones); the others pass only ``allowed``.
     """
+    import faiss
+
     parts = [bitmap_selector(s) for s in (allowed, live.selection() if live else None) if s]
     if not parts:
         return None

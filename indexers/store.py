@@ -62,6 +62,9 @@ _VECTOR_CHUNK_ROWS = 4096
 
 _T = TypeVar("_T")
 
+IndexAnswer = tuple[Labels, np.ndarray[Any, Any]]
+"""Labels and their final scores, as a family-specific index query answers them."""
+
 
 @dataclass(frozen=True)
 class DocHit:
@@ -93,6 +96,10 @@ class StoreError(RuntimeError):
 
 class StoreLockedError(StoreError):
     """Another process (or another open store in this one) has this collection open."""
+
+
+def _by_id(t: tuple[float, str, int, int]) -> str:
+    return t[1]
 
 
 def _below(index_score: float, exact_score: float) -> bool:
@@ -461,6 +468,42 @@ class CollectionStore:
                 return [[] for _ in range(q.shape[0])], 0
             return self._search(q, int(k), allowed, docs, labels), docs
 
+    def query_index(
+        self, run: Callable[[VectorIndex, Selection | None], IndexAnswer], flt: Filter | None = None
+    ) -> tuple[list[DocHit], int]:
+        """Run a family-specific query (a threshold scan, a screen, …) on the index.
+
+        ``run`` gets the index and the labels ``flt`` allows, under the store's read lock,
+        and answers labels with their final scores; they come back as documents ordered
+        by (score descending, id ascending), with the number of documents passing ``flt``.
+        Meant for single-unit families whose scores need no re-scoring (fingerprints).
+        """
+        with self._rw.read():
+            self._check_usable()
+            allowed, docs, _ = self._selection(flt)
+            if docs == 0:
+                return [], 0
+            labels, scores = run(self._index, allowed)
+            rows = self._ids.rows_of(np.asarray(labels, dtype=np.int64))
+            live = rows >= 0
+            ranked = [
+                (float(score), self._ids.doc_id(int(row)), int(row), 0)
+                for row, score in zip(rows[live], np.asarray(scores)[live], strict=True)
+            ]
+            ranked.sort(key=lambda t: (-t[0], t[1]))
+            return self._hits(ranked), docs
+
+    def matching(self, flt: Filter | None, limit: int | None = None) -> tuple[list[DocHit], int]:
+        """Documents passing ``flt`` in id order (score 1.0), at most ``limit``; and their count."""
+        with self._rw.read():
+            self._check_usable()
+            if flt is None or not flt.clauses:
+                rows = self._ids.live_rows()
+            else:
+                rows = np.flatnonzero(self._fields.match(flt, self._ids.rows))
+            ranked = sorted(((1.0, self._ids.doc_id(int(r)), int(r), 0) for r in rows), key=_by_id)
+            return self._hits(ranked[:limit]), int(rows.size)
+
     def _selection(self, flt: Filter | None) -> tuple[Selection | None, int, int]:
         """(labels the search may return, documents they cover, their count)."""
         if flt is None or not flt.clauses:
@@ -482,6 +525,8 @@ class CollectionStore:
         further down can displace one, not even by a tie on score that the id order would
         break. The extra label is what shows that, without a second ask, in the common case.
         """
+        if self.metric not in ("ip", "l2"):
+            return self._search_final(q, min(k, labels), allowed)
         want = min(k, docs)
         per_doc = self._ids.live_labels / max(1, len(self._ids))
         fetch = min(labels, math.ceil(want * max(1.0, per_doc)) + 1)
@@ -504,6 +549,21 @@ class CollectionStore:
                     unsettled.append(query)
             pending = unsettled
             fetch = min(labels, 2 * fetch)
+        return results
+
+    def _search_final(self, q: Vectors, k: int, allowed: Selection | None) -> list[list[DocHit]]:
+        """Families whose scores are final (fingerprints: one unit per document, exact)."""
+        found = self._index.search(q, k, allowed)
+        results = []
+        for labels, scores in zip(found.labels, found.scores, strict=True):
+            rows = self._ids.rows_of(labels[labels >= 0])
+            ranked = [
+                (float(score), self._ids.doc_id(int(row)), int(row), 0)
+                for row, score in zip(rows, scores[labels >= 0], strict=True)
+                if row >= 0
+            ]
+            ranked.sort(key=lambda t: (-t[0], t[1]))
+            results.append(self._hits(ranked))
         return results
 
     def _rank(self, query: Vectors, rows: Int64s) -> list[tuple[float, str, int, int]]:

@@ -50,7 +50,8 @@ class Encoder(Protocol[ItemT]):
     name: str
     modality: str
     dim: int
-    metric: Literal["ip", "l2"]
+    metric: Literal["ip", "l2", "tanimoto"]
+    """``tanimoto``: the rows are packed bits (fingerprints) in :mod:`ipsim.bitwords` form."""
     device: str
 
     def preprocess(self, content: Mapping[str, Any], purpose: Purpose) -> Prepared[ItemT]:

@@ -33,14 +33,18 @@ def resolve_text_model(name: str) -> tuple[str, Path]:
     )
 
 
-AVAILABLE_MODALITIES: tuple[str, ...] = ("text",)
+AVAILABLE_MODALITIES: tuple[str, ...] = ("text", "chemical")
 """Modalities with an encoder in this build (the others arrive with their issues)."""
 
 
 def load_encoder(
     modality: str, model: str | None, *, device: str, chunk_tokens: int, chunk_overlap: int
 ) -> Encoder[object]:
-    """Build the encoder for a collection's modality and model on ``device``."""
+    """Build the encoder for a collection's modality and model on ``device``.
+
+    Chemistry runs on the CPU whatever ``device`` says; RDKit is imported only here, so a
+    server without chemical collections never loads it.
+    """
     if modality == "text":
         from ipsim.models.text import TextEncoder
 
@@ -48,6 +52,10 @@ def load_encoder(
         return TextEncoder(  # type: ignore[return-value]
             name, path, device=device, chunk_tokens=chunk_tokens, chunk_overlap=chunk_overlap
         )
+    if modality == "chemical":
+        from ipsim.models.chemical import DEFAULT_CHEMICAL_MODEL, ChemicalEncoder
+
+        return ChemicalEncoder(model or DEFAULT_CHEMICAL_MODEL)  # type: ignore[return-value]
     raise UnknownModel(f"modality {modality!r} has no encoder in this build yet")
 
 

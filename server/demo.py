@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from ipsim.engine.engine import Engine
@@ -16,20 +17,38 @@ DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 BATCH = 64
 
 
+@dataclass(frozen=True)
+class DemoCollection:
+    name: str
+    modality: str
+    file: str
+
+
+DEMOS = (
+    DemoCollection("patents", "text", "patents.jsonl"),
+    DemoCollection("molecules", "chemical", "chemicals.jsonl"),
+)
+
+
 async def build_demo(engine: Engine, demo_dir: Path = DEMO_DIR) -> None:
-    """Create and fill ``patents``; a start killed half-way is completed by the next one."""
-    docs = [json.loads(line) for line in (demo_dir / "patents.jsonl").open(encoding="utf-8")]
+    """Create and fill every demo collection; a start killed half-way is completed by the next."""
+    for demo in DEMOS:
+        await _build(engine, demo, demo_dir / demo.file)
+
+
+async def _build(engine: Engine, demo: DemoCollection, path: Path) -> None:
+    docs = [json.loads(line) for line in path.open(encoding="utf-8")]
     try:
-        if engine.collection_info("patents").count >= len(docs):
+        if engine.collection_info(demo.name).count >= len(docs):
             return
     except NotFound:
         await engine.create_collection(
-            CollectionSpec(name="patents", modality="text", index=IndexSpec(type="auto"))
+            CollectionSpec(name=demo.name, modality=demo.modality, index=IndexSpec(type="auto"))
         )
     for start in range(0, len(docs), BATCH):
         batch = [
             Document(d["id"], d["content"], d.get("fields", {}))
             for d in docs[start : start + BATCH]
         ]
-        await engine.upsert("patents", batch)
-    log.info("demo collection 'patents' built with %d documents", len(docs))
+        await engine.upsert(demo.name, batch)
+    log.info("demo collection %r built with %d documents", demo.name, len(docs))

@@ -172,7 +172,9 @@ def document_message(document: Document) -> search_pb2.Document:
 
 def search_response(result: SearchResult) -> search_pb2.SearchResponse:
     """A page of hits as a SearchResponse (without ``request_id``)."""
-    response = search_pb2.SearchResponse(total=result.total, took_ms=result.took_ms)
+    response = search_pb2.SearchResponse(
+        total=result.total, took_ms=result.took_ms, truncated=result.truncated
+    )
     for hit in result.hits:
         message = response.hits.add(
             id=hit.id, score=hit.score, fields=to_struct(hit.fields, path="fields", exact=False)

@@ -96,11 +96,16 @@ class SearchOut(BaseModel):
     hits: list[HitOut]
     total: int
     took_ms: float
+    truncated: bool = False
+    """A budget (time, hit count) stopped the search early; ``total`` is then a lower bound."""
 
     @classmethod
     def of(cls, result: SearchResult) -> SearchOut:
         return cls(
-            hits=[HitOut.of(h) for h in result.hits], total=result.total, took_ms=result.took_ms
+            hits=[HitOut.of(h) for h in result.hits],
+            total=result.total,
+            took_ms=result.took_ms,
+            truncated=result.truncated,
         )
 
 

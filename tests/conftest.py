@@ -18,16 +18,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _has_gpu() -> bool:
-    try:
-        import faiss
+    """A CUDA device that any of our GPU paths (CuPy, FAISS, torch) can reach."""
+    for probe in (_cupy_gpus, _faiss_gpus, _torch_gpus):
+        try:
+            if probe() > 0:
+                return True
+        except Exception:  # a missing package or driver is "no GPU" for that path
+            continue
+    return False
 
-        if faiss.get_num_gpus() > 0:
-            return True
-        import torch
 
-        return bool(torch.cuda.is_available())
-    except Exception:
-        return False
+def _cupy_gpus() -> int:
+    import cupy
+
+    return int(cupy.cuda.runtime.getDeviceCount())
+
+
+def _faiss_gpus() -> int:
+    import faiss
+
+    return int(faiss.get_num_gpus())
+
+
+def _torch_gpus() -> int:
+    import torch
+
+    return int(torch.cuda.device_count())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from ipsim.engine.types import Document
 from ipsim.server.deps import READ, WRITE, EngineDep, SettingsDep
@@ -27,8 +29,24 @@ async def upsert(
     return UpsertOut(upserted=await engine.upsert(name, documents))
 
 
-@router.get("/{doc_id:path}", dependencies=[READ], responses=ERRORS)
-async def get_document(name: str, doc_id: str, engine: EngineDep) -> DocumentOut:
+@router.get(
+    "/{doc_id:path}",
+    dependencies=[READ],
+    responses={**ERRORS, 200: {"content": {"image/svg+xml": {}}}},
+    response_model=DocumentOut,
+)
+async def get_document(
+    name: str,
+    doc_id: str,
+    engine: EngineDep,
+    depict: Annotated[
+        str | None,
+        Query(description="`svg`: answer a drawing of the structure (chemical collections)"),
+    ] = None,
+) -> DocumentOut | Response:
+    if depict is not None:
+        svg = await engine.depict(name, doc_id, depict)
+        return Response(svg, media_type="image/svg+xml")
     document = await engine.get_document(name, doc_id)
     return DocumentOut(id=document.id, content=document.content, fields=document.fields)
 

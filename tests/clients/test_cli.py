@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 
 from ipsim.clients.cli import CliContext, build_query, cli, parse_filter
 from ipsim.clients.errors import BadRequest
+from ipsim.clients.ingest import known_suffixes
 from ipsim.clients.render import render_hits
 
 COLLECTION = {
@@ -37,6 +38,15 @@ ANSWER = {
     "total": 17,
     "took_ms": 4.25,
 }
+DOCUMENT = {"id": "NSC 1", "content": {"smiles": "CCO"}, "fields": {"AMW": 46.07}}
+SVG = '<svg xmlns="http://www.w3.org/2000/svg"><path d="M0 0"/></svg>'
+MOLFILE = (
+    "ethanol\n  sketch\n\n  3  2  0  0  0  0  0  0  0  0999 V2000\n"
+    "    0.0000    0.0000    0.0000 C   0  0\n"
+    "    1.2990    0.7500    0.0000 C   0  0\n"
+    "    2.5981    0.0000    0.0000 O   0  0\n"
+    "  1  2  1  0\n  2  3  1  0\nM  END\n"
+)
 
 
 def error(status: int, code: str, message: str) -> httpx.Response:
@@ -49,6 +59,7 @@ class Server:
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
         self.upserted: list[str] = []
+        self.documents: list[dict[str, Any]] = []
         self.cut_after_batches: int | None = None  # then the connection fails
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -67,14 +78,20 @@ class Server:
             return self._upsert(request)
         if route == ("POST", "/v1/collections/patents/search"):
             return httpx.Response(200, json=ANSWER)
+        if route == ("GET", "/v1/collections/patents/documents/NSC 1"):
+            if request.url.params.get("depict") == "svg":
+                return httpx.Response(200, text=SVG, headers={"Content-Type": "image/svg+xml"})
+            return httpx.Response(200, json=DOCUMENT)
         return error(404, "not_found", f"no route {request.method} {request.url.path}")
 
     def _upsert(self, request: httpx.Request) -> httpx.Response:
         batches = sum(1 for r in self.requests if r.method == "PUT") - 1
         if self.cut_after_batches is not None and batches >= self.cut_after_batches:
             raise httpx.ConnectError("connection refused", request=request)
-        ids = [doc["id"] for doc in json.loads(request.content)["documents"]]
+        documents = json.loads(request.content)["documents"]
+        ids = [doc["id"] for doc in documents]
         self.upserted.extend(ids)
+        self.documents.extend(documents)
         return httpx.Response(200, json={"upserted": len(ids)})
 
     def last_body(self) -> Any:
@@ -309,6 +326,80 @@ def test_search_needs_exactly_one_query_option(server: Server, args: list[str]) 
 
 
 @pytest.mark.parametrize(
+    ("args", "query", "mode"),
+    [
+        (["--smiles", "CCO", "--mode", "exact"], {"smiles": "CCO"}, "exact"),
+        (["--smarts", "c1ccccc1[OH]"], {"smarts": "c1ccccc1[OH]"}, "substructure"),
+        (["--smarts", "[#6]", "--mode", "similarity"], {"smarts": "[#6]"}, "similarity"),
+        (["--smiles", "CCO", "--threshold", "0.7"], {"smiles": "CCO", "threshold": 0.7}, None),
+        (["--smarts", "C=O", "--threshold", "0"], {"smarts": "C=O", "threshold": 0.0},
+         "substructure"),
+        (["--formula", "C6-8H*O2"], {"formula": "C6-8H*O2"}, "formula"),
+    ],
+)  # fmt: skip
+def test_chemical_options_send_query_and_mode(
+    server: Server, args: list[str], query: dict[str, Any], mode: str | None
+) -> None:
+    result = run(server, "search", "patents", *args, "--json")
+    assert result.exit_code == 0, result.stderr
+    body = server.last_body()
+    assert body["query"] == query
+    assert body.get("mode") == mode
+
+
+def test_molblock_sends_the_first_record_of_the_file(server: Server, tmp_path: Path) -> None:
+    path = tmp_path / "query.sdf"
+    sd = MOLFILE + "> <source>\nsketch\n\n$$$$\n" + MOLFILE.replace("ethanol", "other") + "$$$$\n"
+    path.write_bytes(b"\xef\xbb\xbf" + sd.replace("\n", "\r\n").encode())
+    result = run(server, "search", "patents", "--molblock", str(path), "--threshold", "0.5")
+    assert result.exit_code == 0, result.stderr
+    assert server.last_body() == {
+        "query": {"molblock": MOLFILE, "threshold": 0.5},
+        "k": 10,
+        "offset": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"CCO\n", 'not a molfile (no "M  END" line)'),
+        ("é\nM  END\n".encode("latin-1"), "not UTF-8 text (invalid continuation byte)"),
+    ],
+)
+def test_a_molblock_file_that_is_not_a_molfile_is_bad_input(
+    server: Server, tmp_path: Path, content: bytes, reason: str
+) -> None:
+    path = tmp_path / "query.mol"
+    path.write_bytes(content)
+    result = run(server, "search", "patents", "--molblock", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: invalid_argument: --molblock: query.mol: {reason}\n"
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--smiles", "CCO", "--smarts", "C"], "give exactly one of --text, --image, --mesh, "
+         "--smiles, --smarts, --molblock, --formula, --sequence, --word"),
+        (["--text", "bike", "--threshold", "0.5"], "--threshold goes with --smiles, --smarts, "
+         "--molblock, not --text"),
+        (["--formula", "C6H6", "--threshold", "0.5"], "not --formula"),
+        (["--smiles", "CCO", "--threshold", "1.5"], "1.5 is not in the range 0<=x<=1"),
+        (["--molblock", "/no/such/file.mol"], "'/no/such/file.mol' does not exist"),
+    ],
+)  # fmt: skip
+def test_chemical_option_misuse_is_a_usage_error(
+    server: Server, args: list[str], message: str
+) -> None:
+    result = run(server, "search", "patents", *args)
+    assert result.exit_code == 2
+    assert message in " ".join(result.stderr.split())
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
     ("text", "message"),
     [
         ("{ipc: 1}", "--filter: not valid JSON (Expecting property name"),
@@ -356,6 +447,69 @@ def test_build_query_and_parse_filter_directly(tmp_path: Path) -> None:
         parse_filter("null")
     with pytest.raises(ValueError, match="unknown query option"):
         build_query("audio", "x")
+
+
+# --- get ----------------------------------------------------------------------------
+
+
+def test_get_prints_the_document(server: Server) -> None:
+    shown = run(server, "get", "patents", "NSC 1")
+    as_json = run(server, "get", "patents", "NSC 1", "--json")
+    assert shown.exit_code == as_json.exit_code == 0
+    assert shown.stdout.splitlines() == [
+        "id:      NSC 1",
+        'content: {"smiles": "CCO"}',
+        'fields:  {"AMW": 46.07}',
+    ]
+    assert json.loads(as_json.stdout) == DOCUMENT
+    assert [str(r.url) for r in server.requests] == [
+        "http://127.0.0.1:8080/v1/collections/patents/documents/NSC%201"
+    ] * 2
+
+
+def test_get_depict_prints_the_svg(server: Server) -> None:
+    result = run(server, "get", "patents", "NSC 1", "--depict", "svg")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == SVG + "\n"
+    assert server.requests[0].url.params["depict"] == "svg"
+
+
+def test_get_depict_writes_the_svg_to_a_file(server: Server, tmp_path: Path) -> None:
+    out = tmp_path / "nsc1.svg"
+    result = run(server, "get", "patents", "NSC 1", "--depict", "svg", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert out.read_text(encoding="utf-8") == SVG + "\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--depict", "png"], "Invalid value for '--depict': 'png'"),
+        (["--depict", "svg", "--json"], "--depict prints a drawing, not JSON"),
+    ],
+)
+def test_get_depict_misuse_is_a_usage_error(server: Server, args: list[str], message: str) -> None:
+    result = run(server, "get", "patents", "NSC 1", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert server.requests == []
+
+
+def test_get_of_a_missing_document_is_an_error(server: Server) -> None:
+    result = run(server, "get", "patents", "EP9", "--depict", "svg")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: not_found: no route GET /v1/collections/patents/documents/EP9\n"
+    )
+    assert result.stdout == ""
+
+
+def test_get_cannot_write_into_a_missing_folder(server: Server, tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "x.svg"
+    result = run(server, "get", "patents", "NSC 1", "--depict", "svg", "-o", str(out))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: io_error: {out}: cannot write: No such file")
 
 
 # --- ingest -------------------------------------------------------------------------
@@ -443,17 +597,60 @@ def test_ingest_reads_a_folder_of_jsonl_files(server: Server, tmp_path: Path) ->
     assert summary["upserted"] == 3
 
 
+def test_ingest_reads_sd_and_smiles_files(server: Server, tmp_path: Path) -> None:
+    folder = tmp_path / "chem"
+    folder.mkdir()
+    (folder / "a.smi").write_text("SMILES\tid\nCCO\tethanol\nC=O\n", encoding="utf-8")
+    (folder / "b.sdf").write_text(MOLFILE + "> <AMW>\n46.07\n\n$$$$\n", encoding="utf-8")
+    result = run(server, "ingest", "patents", str(folder), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["upserted"] == 3
+    assert server.documents == [
+        {"id": "ethanol", "content": {"smiles": "CCO"}, "fields": {}},
+        {"id": "a:3", "content": {"smiles": "C=O"}, "fields": {}},
+        {"id": "ethanol", "content": {"molblock": MOLFILE}, "fields": {"AMW": 46.07}},
+    ]
+
+
+def test_a_bad_sd_record_stops_with_its_file_and_record(server: Server, tmp_path: Path) -> None:
+    path = tmp_path / "lib.sdf"
+    path.write_text(MOLFILE + "$$$$\nbroken\n$$$$\n" + MOLFILE + "$$$$\n", encoding="utf-8")
+    result = run(server, "ingest", "patents", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f'error: invalid_argument: {path}:12: record 2 has no "M  END" line before "$$$$" '
+        "at line 13",
+        "ingest stopped; the documents before it were sent: fix it and run again",
+    ]
+    assert server.upserted == ["ethanol"]
+
+
+def test_an_interrupted_sd_ingest_resumes(server: Server, tmp_path: Path) -> None:
+    path = tmp_path / "lib.sdf"
+    path.write_text("".join(MOLFILE.replace("ethanol", "") + "$$$$\n" for _ in range(5)), "utf-8")
+    server.cut_after_batches = 1
+    cut = run(server, "ingest", "patents", str(path), "--batch-size", "2")
+    assert cut.exit_code == 1
+    assert server.upserted == ["lib:1", "lib:2"]
+    server.cut_after_batches = None
+    resumed = run(server, "ingest", "patents", str(path), "--batch-size", "2")
+    assert resumed.exit_code == 0, resumed.output
+    assert server.upserted == [f"lib:{i}" for i in range(1, 6)]
+    assert f"{path}: resumed after line 22" in resumed.stderr
+
+
 def test_ingest_of_an_unknown_format_exits_with_a_clear_message(
     server: Server, tmp_path: Path
 ) -> None:
-    path = tmp_path / "molecules.sdf"
-    path.write_text("CCO\n$$$$\n", encoding="utf-8")
+    path = tmp_path / "molecules.cdx"
+    path.write_bytes(b"VjCD0100")
     result = run(server, "ingest", "patents", str(path))
     assert result.exit_code == 2
+    known = ", ".join(known_suffixes())
     assert result.stderr == (
-        f"error: invalid_argument: {path}: "
-        "cannot ingest a file of this type (known: .jsonl, .ndjson)\n"
+        f"error: invalid_argument: {path}: cannot ingest a file of this type (known: {known})\n"
     )
+    assert ".sdf" in known and ".smi" in known
     assert server.requests == []
 
 

@@ -287,6 +287,7 @@ def test_answers_are_shaped_like_the_http_json(
         ],
         "total": 7,
         "took_ms": 1.5,
+        "truncated": False,
     }
 
 
@@ -301,13 +302,13 @@ def test_search_stream_yields_one_answer_per_request_in_order(
     ]
     answers = list(client.search_stream(requests))
     assert answers == [
-        {"request_id": "0", "hits": [], "total": 2, "took_ms": 0.5},
+        {"request_id": "0", "hits": [], "total": 2, "took_ms": 0.5, "truncated": False},
         {
             "request_id": "1",
             "error": {"code": "invalid_argument", "message": K_ERROR},
         },
-        {"request_id": "mine", "hits": [], "total": 4, "took_ms": 0.5},
-        {"request_id": "3", "hits": [], "total": 0, "took_ms": 0.5},
+        {"request_id": "mine", "hits": [], "total": 4, "took_ms": 0.5, "truncated": False},
+        {"request_id": "3", "hits": [], "total": 0, "took_ms": 0.5, "truncated": False},
     ]
     assert not servicer.requests[-1].HasField("k")
 

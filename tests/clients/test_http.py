@@ -125,6 +125,68 @@ def test_names_and_ids_are_escaped_as_one_path_segment() -> None:
     ]
 
 
+SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300"><path d="M0 0"/></svg>'
+
+
+def svg_response(content_type: str = "image/svg+xml; charset=utf-8") -> httpx.Response:
+    return httpx.Response(200, text=SVG, headers={"Content-Type": content_type})
+
+
+def test_depict_asks_for_svg_and_returns_its_text() -> None:
+    recorder = Recorder(svg_response(), svg_response("image/svg+xml"))
+    with client_for(recorder) as client:
+        assert client.depict("chem", "NSC 1/2") == SVG
+        assert client.depict("chem", "x") == SVG
+    request = recorder.requests[0]
+    assert (request.method, request.url.raw_path) == (
+        "GET",
+        b"/v1/collections/chem/documents/NSC%201%2F2?depict=svg",
+    )
+    assert dict(request.url.params) == {"depict": "svg"}
+    assert request.headers["Accept"].split(", ") == ["image/svg+xml", "application/json"]
+    assert request.content == b""
+
+
+def test_depict_keeps_the_base_url_prefix() -> None:
+    recorder = Recorder(svg_response())
+    client = Client("http://gw.office/ipsim/", transport=httpx.MockTransport(recorder))
+    with client:
+        client.depict("chem", "1")
+    assert str(recorder.requests[0].url) == (
+        "http://gw.office/ipsim/v1/collections/chem/documents/1?depict=svg"
+    )
+
+
+def test_depict_errors_map_like_every_call() -> None:
+    recorder = Recorder(
+        error_response(404, "not_found", "document '9' does not exist"),
+        error_response(400, "invalid_argument", "depict: the text modality has no drawing"),
+    )
+    with client_for(recorder) as client:
+        with pytest.raises(NotFound, match="document '9' does not exist"):
+            client.depict("chem", "9")
+        with pytest.raises(BadRequest) as caught:
+            client.depict("patents", "EP1")
+    assert caught.value.message == "depict: the text modality has no drawing"
+
+
+@pytest.mark.parametrize(
+    ("response", "said"),
+    [
+        (httpx.Response(200, json={"id": "1"}), "application/json instead of image/svg+xml"),
+        (httpx.Response(200, content=b"<svg/>"), "no content type instead of image/svg+xml"),
+    ],
+)
+def test_depict_answered_with_something_else_is_a_server_error(
+    response: httpx.Response, said: str
+) -> None:
+    with client_for(Recorder(response)) as client, pytest.raises(ServerError) as caught:
+        client.depict("chem", "1")
+    assert caught.value.message == (
+        f"GET /v1/collections/chem/documents/1 answered 200 with {said}"
+    )
+
+
 def test_upsert_batches_a_generator_and_sums_the_answers() -> None:
     sent: list[list[str]] = []
 
@@ -393,6 +455,16 @@ async def test_async_client_sends_the_same_requests() -> None:
     assert bodies[0] == {"name": "patents", "modality": "text", "index": {"type": "flat"}}
     assert [len(b["documents"]) for b in bodies[1:3]] == [2, 1]
     assert bodies[3] == {"query": {"text": "x"}, "k": 2, "offset": 0, "mode": "m"}
+
+
+async def test_async_client_depicts() -> None:
+    recorder = Recorder(svg_response(), error_response(404, "not_found", "no document"))
+    async with async_client_for(recorder) as client:
+        assert await client.depict("chem", "a b") == SVG
+        with pytest.raises(NotFound):
+            await client.depict("chem", "gone")
+    assert recorder.requests[0].url.raw_path == b"/v1/collections/chem/documents/a%20b?depict=svg"
+    assert recorder.requests[0].headers["Accept"].startswith("image/svg+xml")
 
 
 async def test_async_client_maps_errors() -> None:

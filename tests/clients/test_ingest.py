@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.upsert_server import UpsertServer
 
 import ipsim.clients.ingest as ingest
 from ipsim.clients import BadRequest, Client, Overloaded, PayloadTooLarge, TransportError
@@ -37,36 +38,13 @@ def write_jsonl(path: Path, ids: list[str], *, extra: str = "") -> Path:
     return path
 
 
-class Server:
-    """The upsert route at the transport seam: records the ids of each batch it accepts."""
-
-    def __init__(self) -> None:
-        self.batches: list[list[str]] = []
-        self.failures: list[httpx.Response | Exception] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        assert (request.method, request.url.path) == ("PUT", "/v1/collections/docs/documents")
-        if self.failures:
-            failure = self.failures.pop(0)
-            if isinstance(failure, Exception):
-                raise failure
-            return failure
-        ids = [doc["id"] for doc in json.loads(request.content)["documents"]]
-        self.batches.append(ids)
-        return httpx.Response(200, json={"upserted": len(ids)})
-
-    @property
-    def ids(self) -> list[str]:
-        return [i for batch in self.batches for i in batch]
+@pytest.fixture
+def server() -> UpsertServer:
+    return UpsertServer("docs")
 
 
 @pytest.fixture
-def server() -> Server:
-    return Server()
-
-
-@pytest.fixture
-def client(server: Server) -> Iterator[Client]:
+def client(server: UpsertServer) -> Iterator[Client]:
     with Client(URL, transport=httpx.MockTransport(server)) as client:
         yield client
 
@@ -88,8 +66,8 @@ def test_jsonl_reader_yields_documents_with_lines_and_resume_points(tmp_path: Pa
     path.write_bytes(b'\xef\xbb\xbf{"id": "1"}\n\n  \n{"id": "2", "fields": {"y": 1}}\n{"id": "3"}')
     records = list(read_jsonl(path, Position()))
     assert [(r.document["id"], r.line) for r in records] == [("1", 1), ("2", 4), ("3", 5)]
-    assert records[0].end == Position(len(b'\xef\xbb\xbf{"id": "1"}\n'), 1)
-    assert records[-1].end == Position(path.stat().st_size, 5)
+    assert records[0].end == Position(len(b'\xef\xbb\xbf{"id": "1"}\n'), 1, 1)
+    assert records[-1].end == Position(path.stat().st_size, 5, 3)
     assert records[1].document == {"id": "2", "fields": {"y": 1}}
 
 
@@ -151,7 +129,7 @@ def test_reader_is_chosen_by_extension(tmp_path: Path, monkeypatch: pytest.Monke
         register_reader("sdf", read_xml)
 
 
-@pytest.mark.parametrize("name", ["molecules.sdf", "README"])
+@pytest.mark.parametrize("name", ["molecules.cdx", "README"])
 def test_unknown_extension_is_a_clear_bad_request(name: str) -> None:
     with pytest.raises(BadRequest, match=r"cannot ingest a file of this type \(known: .jsonl"):
         reader_for(Path(name))
@@ -181,9 +159,9 @@ def test_checkpoint_round_trip_and_no_temporary_files(
 ) -> None:
     key = SourceKey.of(URL, "docs", write_jsonl(tmp_path / "a.jsonl", ["1"]))
     assert store.load(key) is None
-    store.save(key, Position(12, 1))
-    store.save(key, Position(40, 3))
-    assert store.load(key) == Position(40, 3)
+    store.save(key, Position(12, 1, 1))
+    store.save(key, Position(40, 3, 2))
+    assert store.load(key) == Position(40, 3, 2)
     assert [p.name for p in store.root.iterdir()] == [f"{key.digest()}.json"]
 
 
@@ -219,11 +197,23 @@ def test_an_unreadable_checkpoint_counts_as_none(
     assert store.load(key) is None
 
 
+@pytest.mark.parametrize("position", [Position(-1, 0, 0), Position(0, -1, 0), Position(0, 0, -1)])
 def test_a_checkpoint_with_negative_position_counts_as_none(
+    tmp_path: Path, store: CheckpointStore, position: Position
+) -> None:
+    key = SourceKey.of(URL, "docs", write_jsonl(tmp_path / "a.jsonl", ["1"]))
+    store.save(key, position)
+    assert store.load(key) is None
+
+
+def test_a_checkpoint_without_a_record_count_counts_as_none(
     tmp_path: Path, store: CheckpointStore
 ) -> None:
     key = SourceKey.of(URL, "docs", write_jsonl(tmp_path / "a.jsonl", ["1"]))
-    store.save(key, Position(-1, 0))
+    store.save(key, Position(5, 1, 1))
+    saved = json.loads(store.path_for(key).read_text(encoding="utf-8"))
+    del saved["record"]
+    store.path_for(key).write_text(json.dumps(saved), encoding="utf-8")
     assert store.load(key) is None
 
 
@@ -239,7 +229,7 @@ def test_state_dir_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_ingest_sends_batches_and_a_rerun_sends_nothing(
-    tmp_path: Path, server: Server, client: Client, store: CheckpointStore
+    tmp_path: Path, server: UpsertServer, client: Client, store: CheckpointStore
 ) -> None:
     path = write_jsonl(tmp_path / "a.jsonl", [str(i) for i in range(5)])
     progress: list[int] = []
@@ -256,7 +246,7 @@ def test_ingest_sends_batches_and_a_rerun_sends_nothing(
 
 
 def test_restart_ignores_the_checkpoint(
-    tmp_path: Path, server: Server, client: Client, store: CheckpointStore
+    tmp_path: Path, server: UpsertServer, client: Client, store: CheckpointStore
 ) -> None:
     path = write_jsonl(tmp_path / "a.jsonl", ["1", "2"])
     job(client, store).ingest_file(path)
@@ -266,7 +256,7 @@ def test_restart_ignores_the_checkpoint(
 
 
 def test_an_interrupted_ingest_resumes_after_the_last_acknowledged_batch(
-    tmp_path: Path, server: Server, client: Client, store: CheckpointStore
+    tmp_path: Path, server: UpsertServer, client: Client, store: CheckpointStore
 ) -> None:
     path = write_jsonl(tmp_path / "a.jsonl", [str(i) for i in range(7)])
     calls = 0
@@ -291,7 +281,7 @@ def test_an_interrupted_ingest_resumes_after_the_last_acknowledged_batch(
 
 
 def test_a_bad_line_sends_what_precedes_it_and_nothing_after(
-    tmp_path: Path, server: Server, client: Client, store: CheckpointStore
+    tmp_path: Path, server: UpsertServer, client: Client, store: CheckpointStore
 ) -> None:
     path = write_jsonl(tmp_path / "a.jsonl", ["1", "2", "3"], extra='{"no": "id"}\n{"id": "5"}\n')
     with pytest.raises(InvalidRecord) as caught:
@@ -299,21 +289,21 @@ def test_a_bad_line_sends_what_precedes_it_and_nothing_after(
     assert caught.value.line == 4
     assert server.ids == ["1", "2", "3"]
     assert store.load(SourceKey.of(URL, "docs", path)) == Position(
-        len("".join(path.read_text().splitlines(keepends=True)[:3]).encode()), 3
+        len("".join(path.read_text().splitlines(keepends=True)[:3]).encode()), 3, 3
     )
 
 
 def test_trailing_blank_lines_complete_the_file(
-    tmp_path: Path, server: Server, client: Client, store: CheckpointStore
+    tmp_path: Path, server: UpsertServer, client: Client, store: CheckpointStore
 ) -> None:
     path = write_jsonl(tmp_path / "a.jsonl", ["1"], extra="\n\n")
     job(client, store).ingest_file(path)
     key = SourceKey.of(URL, "docs", path)
-    assert store.load(key) == Position(path.stat().st_size, 1)
+    assert store.load(key) == Position(path.stat().st_size, 1, 1)
 
 
 def test_an_empty_file_sends_nothing(
-    tmp_path: Path, server: Server, client: Client, store: CheckpointStore
+    tmp_path: Path, server: UpsertServer, client: Client, store: CheckpointStore
 ) -> None:
     path = tmp_path / "empty.jsonl"
     path.write_bytes(b"")
@@ -322,7 +312,7 @@ def test_an_empty_file_sends_nothing(
 
 
 def test_overloaded_batches_are_retried_after_the_servers_hint(
-    tmp_path: Path, server: Server, client: Client, store: CheckpointStore
+    tmp_path: Path, server: UpsertServer, client: Client, store: CheckpointStore
 ) -> None:
     path = write_jsonl(tmp_path / "a.jsonl", ["1", "2"])
     busy = {"error": {"code": "resource_exhausted", "message": "queue full"}}
@@ -340,7 +330,7 @@ def test_overloaded_batches_are_retried_after_the_servers_hint(
 
 
 def test_retries_give_up_after_the_last_attempt(
-    tmp_path: Path, server: Server, client: Client, store: CheckpointStore
+    tmp_path: Path, server: UpsertServer, client: Client, store: CheckpointStore
 ) -> None:
     path = write_jsonl(tmp_path / "a.jsonl", ["1"])
     busy = {"error": {"code": "resource_exhausted", "message": "queue full"}}
@@ -364,7 +354,7 @@ def test_retries_give_up_after_the_last_attempt(
 )
 def test_a_rejected_batch_points_at_the_documents_line(
     tmp_path: Path,
-    server: Server,
+    server: UpsertServer,
     client: Client,
     store: CheckpointStore,
     message: str,
@@ -380,7 +370,7 @@ def test_a_rejected_batch_points_at_the_documents_line(
 
 
 def test_other_errors_pass_through_unchanged(
-    tmp_path: Path, server: Server, client: Client, store: CheckpointStore
+    tmp_path: Path, server: UpsertServer, client: Client, store: CheckpointStore
 ) -> None:
     path = write_jsonl(tmp_path / "a.jsonl", ["1"])
     too_big = {"error": {"code": "payload_too_large", "message": "body over 32 MiB"}}
@@ -395,7 +385,7 @@ def test_batch_size_below_one_is_refused(client: Client, store: CheckpointStore)
 
 
 def test_checkpoint_survives_only_the_files_own_state(
-    tmp_path: Path, server: Server, client: Client, store: CheckpointStore
+    tmp_path: Path, server: UpsertServer, client: Client, store: CheckpointStore
 ) -> None:
     path = write_jsonl(tmp_path / "a.jsonl", ["1", "2"])
     job(client, store).ingest_file(path)

@@ -89,6 +89,18 @@ def start_server(
     return ServerProcess(process, match.group(1), match.group(2), data, stderr)
 
 
+def run_cli(server: ServerProcess, *args: str, state: Path) -> subprocess.CompletedProcess[str]:
+    """Run the ``ipsim`` CLI against ``server``, its checkpoints under ``state``."""
+    env = {**os.environ, "IPSIM_URL": server.url, "IPSIM_STATE_DIR": str(state)}
+    return subprocess.run(
+        [sys.executable, "-c", "from ipsim.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One real server for the e2e session (no demo: tests create their own collections)."""

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import grpc
@@ -15,7 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ipsim.clients import AsyncClient, Client, GrpcClient, IpsimError, NotFound
 from ipsim.clients.errors import BadRequest
 
-from .conftest import ServerProcess
+from .conftest import ServerProcess, run_cli
 
 DOCS = [
     {
@@ -79,23 +76,12 @@ def test_grpc_client_and_health(server: ServerProcess) -> None:
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
-def _ipsim(server: ServerProcess, *args: str, state: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "IPSIM_URL": server.url, "IPSIM_STATE_DIR": str(state)}
-    return subprocess.run(
-        [sys.executable, "-c", "from ipsim.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-
-
 def test_cli_create_ingest_resume_and_search_json(server: ServerProcess, tmp_path: Path) -> None:
     lines = [json.dumps(d) for d in DOCS]
     source = tmp_path / "docs.jsonl"
     source.write_text("\n".join(lines) + "\n")
     state = tmp_path / "state"
-    created = _ipsim(
+    created = run_cli(
         server,
         "collections",
         "create",
@@ -107,18 +93,18 @@ def test_cli_create_ingest_resume_and_search_json(server: ServerProcess, tmp_pat
         state=state,
     )
     assert created.returncode == 0, created.stderr
-    first = _ipsim(server, "ingest", "cli-docs", str(source), state=state)
+    first = run_cli(server, "ingest", "cli-docs", str(source), state=state)
     assert first.returncode == 0, first.stderr
-    again = _ipsim(server, "ingest", "cli-docs", str(source), state=state)
+    again = run_cli(server, "ingest", "cli-docs", str(source), state=state)
     assert again.returncode == 0, again.stderr
-    searched = _ipsim(
+    searched = run_cli(
         server, "search", "cli-docs", "--text", "wind blade", "-k", "2", "--json", state=state
     )
     assert searched.returncode == 0, searched.stderr
     answer = json.loads(searched.stdout)
     assert {h["id"] for h in answer["hits"]} == {"p1", "p2"}
     bad_filter = '{"ipc": {"regex": "F0"}}'
-    bad = _ipsim(server, "search", "cli-docs", "--text", "x", "--filter", bad_filter, state=state)
+    bad = run_cli(server, "search", "cli-docs", "--text", "x", "--filter", bad_filter, state=state)
     assert (
         bad.returncode == 2 and "invalid_argument" in bad.stderr and "Traceback" not in bad.stderr
     )

@@ -10,9 +10,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from ipsim.indexers.base import Selection, VectorIndex
+from ipsim.indexers.base import Selection, VectorIndex, parse_device
 from ipsim.indexers.factory import make_index
-from ipsim.indexers.gpu import faiss_gpu_count, parse_device
+from ipsim.indexers.gpu import faiss_gpu_count
 
 DIM, N = 64, 12_000
 Floats = npt.NDArray[np.float32]

@@ -690,7 +690,13 @@ def test_search_stream_internal_error_answers_for_one_request(
     answers = list(client.search_stream(requests))
     assert answers[0]["error"]["code"] == "internal"
     assert "boom" not in answers[0]["error"]["message"]
-    assert answers[1] == {"request_id": "y", "hits": [], "total": 0, "took_ms": 0.25}
+    assert answers[1] == {
+        "request_id": "y",
+        "hits": [],
+        "total": 0,
+        "took_ms": 0.25,
+        "truncated": False,
+    }
 
 
 # --- auth ----------------------------------------------------------------------------------
