@@ -127,3 +127,10 @@ def test_cli_ingests_a_smiles_file_and_searches_each_mode(
         server, "search", "cli-mols", "--smiles", "c1ccccc1", "--mode", "substructure", state=state
     )
     assert sub.returncode == 0 and "hits" in sub.stdout, sub.stderr
+    sdf = NCI.parent / "nci_first_200.props.sdf"
+    loaded = run_cli(server, "ingest", "cli-mols", str(sdf), state=state)
+    assert loaded.returncode == 0, loaded.stderr
+    with Client(server.url) as client:
+        assert client.get_collection("cli-mols")["count"] == len(lines) + 200
+        one = client.search("cli-mols", {"formula": "C1-H*"}, filter={"AMW": {"gte": 0}}, k=1)
+        assert one["total"] > 0  # the SD file's data items arrived as numeric fields
