@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.data import CHEMISTRY
 from support.upsert_server import UpsertServer
 
 from ipsim.clients import Client, TransportError
@@ -25,7 +26,7 @@ from ipsim.clients.ingest import (
     reader_for,
 )
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "chemistry"  # beside the repo
+DATA = CHEMISTRY
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"no shared data at {DATA}")
 URL = "http://ipsim.test:8080"
 

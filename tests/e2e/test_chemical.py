@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.data import CHEMISTRY
 
 from ipsim.clients import Client, GrpcClient
 from ipsim.clients.errors import BadRequest
@@ -14,7 +15,7 @@ from ipsim.clients.errors import BadRequest
 from .conftest import ServerProcess, run_cli
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "chemicals.jsonl"
-NCI = Path(__file__).resolve().parents[3] / "shared" / "data" / "chemistry" / "nci_first_5K.smi"
+NCI = CHEMISTRY / "nci_first_5K.smi"
 
 
 @pytest.fixture(scope="module")

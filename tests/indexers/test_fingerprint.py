@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
+from support.data import CHEMISTRY
 
 from ipsim.bitwords import bits_to_words16
 from ipsim.indexers import popcount
@@ -27,7 +28,7 @@ from ipsim.indexers.base import Selection
 from ipsim.indexers.fingerprint import MEASURES, FingerprintIndex, SimilarHits
 from ipsim.indexers.fingerprint_gpu import cuda_device_count
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "chemistry"
+DATA = CHEMISTRY
 BITS = SCREEN_BITS = 2048
 DIM = (BITS + SCREEN_BITS) // 16
 REPLICAS = 10  # the pruning tests need more rows than one scan step

@@ -7,7 +7,6 @@ import random
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,12 +15,13 @@ import pytest
 from rdkit import Chem, DataStructs, RDLogger
 from rdkit.Chem import MACCSkeys, rdFingerprintGenerator, rdMolDescriptors
 from rdkit.Chem.EnumerateStereoisomers import EnumerateStereoisomers, StereoEnumerationOptions
+from support.data import CHEMISTRY
 
 from ipsim.models.base import InvalidContent
 from ipsim.models.chemical import ChemicalEncoder, Molecule
 from ipsim.models.registry import AVAILABLE_MODALITIES, UnknownModel, load_encoder
 
-DATA = Path("/work/shared/data/chemistry")
+DATA = CHEMISTRY
 CAFFEINE = "Cn1cnc2c1c(=O)n(C)c(=O)n2C"
 DRUGS = [  # the NCI 5K set holds no beta-lactam: add two, and a steroid
     "CC1(C)S[C@@H]2[C@H](NC(=O)Cc3ccccc3)C(=O)N2[C@H]1C(=O)O",  # penicillin G

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from rdkit import Chem, rdBase
 from rdkit.Chem import rdMolDescriptors
+from support.data import CHEMISTRY
 
 from ipsim.models.base import InvalidContent
 from ipsim.models.formula import element_field, hill_formula, parse_formula_query
 
-NCI = Path("/work/shared/data/chemistry/nci_first_5K.smi")
+NCI = CHEMISTRY / "nci_first_5K.smi"
 
 
 def _nci_molecules() -> list[Chem.Mol]:
