@@ -38,7 +38,7 @@ proto: $(STAMP)
 	$(PY) -m tools.gen_proto
 
 # Each benchmark in its quick form (a minute or so each); `make bench-full` records numbers.
-BENCHES := batching http_overhead ann quality tanimoto substructure
+BENCHES := batching http_overhead ann quality tanimoto substructure trademark_words figurative
 bench: $(STAMP)
 	for b in $(BENCHES); do $(PY) -m benchmarks.bench_$$b --quick || exit 1; done
 

@@ -31,7 +31,16 @@ def serve(
     sys.exit(code)
 
 
-BENCHMARKS = ("batching", "http_overhead", "ann", "quality", "tanimoto", "substructure")
+BENCHMARKS = (
+    "batching",
+    "http_overhead",
+    "ann",
+    "quality",
+    "tanimoto",
+    "substructure",
+    "trademark_words",
+    "figurative",
+)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})

@@ -1,4 +1,4 @@
-"""The ``ipsim`` command line: collections, ingest and search against a running server.
+"""The ``ipsim`` command line: collections, ingest, search and watches against a running server.
 
 Every command talks to the server over HTTP through :class:`ipsim.clients.http.Client`.
 Errors print ``error: <code>: <message>`` on stderr and exit 2 for bad input, 1 for
@@ -34,7 +34,7 @@ from ipsim.clients.ingest import (
     InvalidRecord,
     source_files,
 )
-from ipsim.clients.render import index_label, render_hits, render_table
+from ipsim.clients.render import cell, index_label, render_hits, render_table
 
 MODALITIES = ("text", "image", "mesh", "chemical", "sequence", "trademark")
 MESH_FORMATS = ("stl", "obj", "ply", "off")
@@ -412,12 +412,17 @@ def build_query(option: str, value: str | Path) -> dict[str, Any]:
 
 def parse_filter(text: str) -> dict[str, Any]:
     """``--filter``'s JSON object; raise ``BadRequest`` for anything else."""
+    return parse_json_object(text, "--filter", '{"field": value}')
+
+
+def parse_json_object(text: str, option: str, example: str) -> dict[str, Any]:
+    """An option's JSON object; raise ``BadRequest`` naming the option for anything else."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadRequest(f"--filter: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+        raise BadRequest(f"{option}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
     if not isinstance(value, dict):
-        raise BadRequest('--filter: must be a JSON object such as {"field": value}')
+        raise BadRequest(f"{option}: must be a JSON object such as {example}")
     return value
 
 
@@ -489,6 +494,149 @@ def get(
         raise CliFailure("io_error", f"{output}: cannot write: {exc.strerror}") from exc
 
 
+# --- watches ------------------------------------------------------------------------
+
+
+@cli.group()
+def watches() -> None:
+    """Standing queries: be told when an upserted document matches."""
+
+
+@watches.command("create")
+@click.argument("collection")
+@click.option("--word", help="Trademark word to watch for.")
+@click.option(
+    "--image",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PNG or JPEG logo to watch for.",
+)
+@click.option("--query", "query_json", help='Any query as JSON: {"text": "a folding bicycle"}.')
+@click.option(
+    "--threshold",
+    required=True,
+    type=click.FloatRange(0, 1),
+    help="Lowest score that notifies, 0 to 1.",
+)
+@click.option("--mode", help="Search mode the matches are scored with (the server's default).")
+@click.option("--filter", "filter_json", help='JSON over fields: {"class": 25}.')
+@click.option("--callback", help="http(s) URL each notification is POSTed to.")
+@click.option("--json", "as_json", is_flag=True, help="Print the server's JSON.")
+@click.pass_obj
+def create_watch(
+    obj: CliContext,
+    collection: str,
+    word: str | None,
+    image: Path | None,
+    query_json: str | None,
+    threshold: float,
+    mode: str | None,
+    filter_json: str | None,
+    callback: str | None,
+    as_json: bool,
+) -> None:
+    """Watch COLLECTION for new documents matching exactly one of --word, --image, --query."""
+    query = _watch_query(word, image, query_json)
+    filter_ = parse_filter(filter_json) if filter_json is not None else None
+    with obj.client() as client:
+        watch = client.create_watch(
+            collection, query, threshold=threshold, mode=mode, filter=filter_, callback_url=callback
+        )
+    click.echo(_json_text(watch) if as_json else _watch_text(watch))
+
+
+@watches.command("get")
+@click.argument("watch_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print the server's JSON.")
+@click.pass_obj
+def get_watch(obj: CliContext, watch_id: str, as_json: bool) -> None:
+    """Show watch ID."""
+    with obj.client() as client:
+        watch = client.get_watch(watch_id)
+    click.echo(_json_text(watch) if as_json else _watch_text(watch))
+
+
+@watches.command("delete")
+@click.argument("watch_id", metavar="ID")
+@click.pass_obj
+def delete_watch(obj: CliContext, watch_id: str) -> None:
+    """Delete watch ID and its notifications."""
+    with obj.client() as client:
+        client.delete_watch(watch_id)
+    click.echo(f"deleted watch {watch_id}")
+
+
+@watches.command("notifications")
+@click.argument("watch_id", metavar="ID")
+@click.option(
+    "--offset", type=click.IntRange(min=0), default=0, show_default=True, help="Entries to skip."
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=100,
+    show_default=True,
+    help="Entries to show.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the server's JSON.")
+@click.pass_obj
+def watch_notifications(
+    obj: CliContext, watch_id: str, offset: int, limit: int, as_json: bool
+) -> None:
+    """List the notifications of watch ID, oldest first."""
+    with obj.client() as client:
+        answer = client.watch_notifications(watch_id, offset=offset, limit=limit)
+    if as_json:
+        _print_json(answer)
+        return
+    notes = answer.get("notifications") or []
+    total = answer.get("total")
+    if not notes:
+        click.echo(f"no notifications (total {total})")
+        return
+    headers = ["CREATED", "DOCUMENT", "SCORE", "DELIVERY"]
+    rows = [
+        [note.get("created"), note.get("document_id"), _score(note), _delivery_label(note)]
+        for note in notes
+    ]
+    click.echo(f"{render_table(headers, rows)}\n{len(notes)} of {total} notifications")
+
+
+def _watch_query(word: str | None, image: Path | None, query_json: str | None) -> dict[str, Any]:
+    """The query of ``watches create``, from exactly one of its query options."""
+    if sum(value is not None for value in (word, image, query_json)) != 1:
+        raise click.UsageError("give exactly one of --word, --image, --query")
+    if word is not None:
+        return build_query("word", word)
+    if image is not None:
+        return build_query("image", image)
+    assert query_json is not None
+    return parse_json_object(query_json, "--query", '{"word": "ACME"}')
+
+
+def _watch_text(watch: dict[str, Any]) -> str:
+    """A watch as ``key: value`` lines; long query values (an image) are cut."""
+    query = watch.get("query")
+    if isinstance(query, dict):
+        query = {key: cell(v) if isinstance(v, str) else v for key, v in query.items()}
+    return _record_text({**watch, "query": query})
+
+
+def _score(note: dict[str, Any]) -> Any:
+    score = note.get("score")
+    return f"{score:.4f}" if isinstance(score, int | float) else score
+
+
+def _delivery_label(note: dict[str, Any]) -> str:
+    """``delivered after 3 attempts``, ``failed after 6 attempts: HTTP 500``, ``none``."""
+    label = str(note.get("delivery"))
+    attempts = note.get("attempts")
+    if isinstance(attempts, int) and attempts > 0:
+        label += f" after {attempts} attempt{'s' if attempts > 1 else ''}"
+    if note.get("delivery") == "failed" and note.get("last_error"):
+        label += f": {note['last_error']}"
+    return label
+
+
 # --- output -------------------------------------------------------------------------
 
 
@@ -520,4 +668,5 @@ __all__ = [
     "build_query",
     "cli",
     "parse_filter",
+    "parse_json_object",
 ]

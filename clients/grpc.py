@@ -184,6 +184,48 @@ class GrpcClient:
         request = search_pb2.DeleteDocumentRequest(collection=collection, id=doc_id)
         self._unary(self._stub.DeleteDocument, request)
 
+    def create_watch(
+        self,
+        collection: str,
+        query: JSONObject,
+        *,
+        threshold: float,
+        mode: str | None = None,
+        filter: JSONObject | None = None,
+        callback_url: str | None = None,
+    ) -> JSONObject:
+        """Watch ``collection`` for new documents scoring ``threshold`` or more on ``query``."""
+        request = search_pb2.CreateWatchRequest(
+            collection=collection, query=_struct(query, "query"), threshold=threshold
+        )
+        if mode is not None:
+            request.mode = mode
+        if filter is not None:
+            request.filter.CopyFrom(_struct(filter, "filter"))
+        if callback_url is not None:
+            request.callback_url = callback_url
+        return watch_json(self._unary(self._stub.CreateWatch, request))
+
+    def get_watch(self, watch_id: str) -> JSONObject:
+        """One watch."""
+        request = search_pb2.GetWatchRequest(id=watch_id)
+        return watch_json(self._unary(self._stub.GetWatch, request))
+
+    def delete_watch(self, watch_id: str) -> None:
+        """Delete a watch and its notifications."""
+        self._unary(self._stub.DeleteWatch, search_pb2.DeleteWatchRequest(id=watch_id))
+
+    def watch_notifications(
+        self, watch_id: str, *, offset: int = 0, limit: int = 100
+    ) -> JSONObject:
+        """A page of a watch's notifications, oldest first: ``{"notifications", "total"}``."""
+        request = search_pb2.ListNotificationsRequest(watch_id=watch_id, offset=offset, limit=limit)
+        answer = self._unary(self._stub.ListNotifications, request)
+        return {
+            "notifications": [notification_json(n) for n in answer.notifications],
+            "total": answer.total,
+        }
+
     def search(
         self,
         collection: str,
@@ -347,6 +389,35 @@ def document_json(document: search_pb2.Document) -> JSONObject:
     }
 
 
+def watch_json(watch: search_pb2.Watch) -> JSONObject:
+    """A watch as the HTTP API answers it."""
+    return {
+        "id": watch.id,
+        "collection": watch.collection,
+        "query": from_struct(watch.query),
+        "mode": watch.mode if watch.HasField("mode") else None,
+        "threshold": watch.threshold,
+        "filter": from_struct(watch.filter) if watch.HasField("filter") else None,
+        "callback_url": watch.callback_url if watch.HasField("callback_url") else None,
+        "created": watch.created,
+    }
+
+
+def notification_json(note: search_pb2.Notification) -> JSONObject:
+    """A notification as the HTTP API answers it."""
+    return {
+        "id": note.id,
+        "watch_id": note.watch_id,
+        "document_id": note.document_id,
+        "score": note.score,
+        "detail": from_struct(note.detail),
+        "created": note.created,
+        "delivery": note.delivery,
+        "attempts": note.attempts,
+        "last_error": note.last_error if note.HasField("last_error") else None,
+    }
+
+
 def search_json(answer: search_pb2.SearchResponse) -> JSONObject:
     """``{"hits": [{"id", "score", "fields", "chunk"}], "total", "took_ms", "truncated"}``."""
     return {
@@ -374,7 +445,14 @@ def _hit_json(hit: search_pb2.Hit) -> JSONObject:
         if hit.HasField("chunk")
         else None
     )
-    return {"id": hit.id, "score": hit.score, "fields": from_struct(hit.fields), "chunk": chunk}
+    match = from_struct(hit.match) if hit.HasField("match") else None
+    return {
+        "id": hit.id,
+        "score": hit.score,
+        "fields": from_struct(hit.fields),
+        "chunk": chunk,
+        "match": match,
+    }
 
 
 # --- helpers ----------------------------------------------------------------------------

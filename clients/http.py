@@ -144,6 +144,36 @@ class Client:
         """Search one collection; return the server's answer (``hits``, ``total``, ``took_ms``)."""
         return self._send(_search_call(collection, query, k, offset, filter, mode))
 
+    def create_watch(
+        self,
+        collection: str,
+        query: JSONObject,
+        *,
+        threshold: float,
+        mode: str | None = None,
+        filter: JSONObject | None = None,
+        callback_url: str | None = None,
+    ) -> JSONObject:
+        """Watch a collection for new documents scoring at least ``threshold`` on ``query``;
+        return the watch (with its ``id``). Matches are POSTed to ``callback_url`` if given."""
+        return self._send(
+            _create_watch_call(collection, query, threshold, mode, filter, callback_url)
+        )
+
+    def get_watch(self, watch_id: str) -> JSONObject:
+        """One watch."""
+        return self._send(_get_watch_call(watch_id))
+
+    def delete_watch(self, watch_id: str) -> None:
+        """Delete a watch and its notifications."""
+        self._send(_delete_watch_call(watch_id))
+
+    def watch_notifications(
+        self, watch_id: str, *, offset: int = 0, limit: int = 100
+    ) -> JSONObject:
+        """A page of a watch's notifications, oldest first: ``{"notifications", "total"}``."""
+        return self._send(_watch_notifications_call(watch_id, offset, limit))
+
     def _send(self, call: _Call[T]) -> T:
         try:
             response = self._http.request(
@@ -246,6 +276,35 @@ class AsyncClient:
         """Search one collection; return the server's answer (``hits``, ``total``, ``took_ms``)."""
         return await self._send(_search_call(collection, query, k, offset, filter, mode))
 
+    async def create_watch(
+        self,
+        collection: str,
+        query: JSONObject,
+        *,
+        threshold: float,
+        mode: str | None = None,
+        filter: JSONObject | None = None,
+        callback_url: str | None = None,
+    ) -> JSONObject:
+        """Watch a collection for new documents scoring at least ``threshold`` on ``query``."""
+        return await self._send(
+            _create_watch_call(collection, query, threshold, mode, filter, callback_url)
+        )
+
+    async def get_watch(self, watch_id: str) -> JSONObject:
+        """One watch."""
+        return await self._send(_get_watch_call(watch_id))
+
+    async def delete_watch(self, watch_id: str) -> None:
+        """Delete a watch and its notifications."""
+        await self._send(_delete_watch_call(watch_id))
+
+    async def watch_notifications(
+        self, watch_id: str, *, offset: int = 0, limit: int = 100
+    ) -> JSONObject:
+        """A page of a watch's notifications, oldest first: ``{"notifications", "total"}``."""
+        return await self._send(_watch_notifications_call(watch_id, offset, limit))
+
     async def _send(self, call: _Call[T]) -> T:
         try:
             response = await self._http.request(
@@ -341,6 +400,33 @@ def _search_call(
     return _Call("POST", f"{_collection_path(collection)}/search", body, _read_object)
 
 
+def _create_watch_call(
+    collection: str,
+    query: JSONObject,
+    threshold: float,
+    mode: str | None,
+    filter: JSONObject | None,
+    callback_url: str | None,
+) -> _Call[JSONObject]:
+    body: JSONObject = {"collection": collection, "query": query, "threshold": threshold}
+    optional = {"mode": mode, "filter": filter, "callback_url": callback_url}
+    body.update({key: value for key, value in optional.items() if value is not None})
+    return _Call("POST", "/v1/watches", body, _read_object)
+
+
+def _get_watch_call(watch_id: str) -> _Call[JSONObject]:
+    return _Call("GET", _watch_path(watch_id), None, _read_object)
+
+
+def _delete_watch_call(watch_id: str) -> _Call[None]:
+    return _Call("DELETE", _watch_path(watch_id), None, _read_nothing)
+
+
+def _watch_notifications_call(watch_id: str, offset: int, limit: int) -> _Call[JSONObject]:
+    path = f"{_watch_path(watch_id)}/notifications?offset={offset}&limit={limit}"
+    return _Call("GET", path, None, _read_object)
+
+
 def _collection_path(name: str) -> str:
     # Names and ids are one path segment each, whatever characters they hold.
     return f"/v1/collections/{quote(name, safe='')}"
@@ -348,6 +434,10 @@ def _collection_path(name: str) -> str:
 
 def _document_path(collection: str, doc_id: str) -> str:
     return f"{_collection_path(collection)}/documents/{quote(doc_id, safe='')}"
+
+
+def _watch_path(watch_id: str) -> str:
+    return f"/v1/watches/{quote(watch_id, safe='')}"
 
 
 def _read_json(response: httpx.Response) -> Any:

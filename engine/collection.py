@@ -56,6 +56,13 @@ class Ranking:
     truncated: bool = False
 
 
+@dataclass(frozen=True)
+class ExplainedHit(DocHit):
+    """A hit that says how it matched (which modes, which keys were compared)."""
+
+    match: dict[str, Any] | None = None
+
+
 Fetch = Callable[[int], Awaitable[Ranking]]
 """Ranks a query ``window`` deep; what a collection's query plan hands the pager."""
 
@@ -65,6 +72,8 @@ class Collection:
 
     chunked = True
     """Whether hits say which chunk of the document matched (text does; molecules do not)."""
+    watchable = False
+    """Whether clients may watch it for new documents close to a query (trademarks)."""
 
     def __init__(
         self,
@@ -147,7 +156,11 @@ class Collection:
             offset += count
         await asyncio.to_thread(self.store.upsert, records)
         metrics.INDEX_SIZE.labels(self.name).set(len(self.store))
+        await self._upserted(records)
         return len(records)
+
+    async def _upserted(self, records: Sequence[Record]) -> None:
+        """Called once ``records`` are durable and searchable (modalities keep side indexes)."""
 
     def _prepare_documents(self, documents: Sequence[Document]) -> list[Prepared[Any]]:
         seen: set[str] = set()
@@ -158,7 +171,7 @@ class Collection:
             if doc.id in seen:
                 raise InvalidInput(f"{where}.id", f"duplicate id {doc.id!r} in this request")
             seen.add(doc.id)
-            check_fields(doc.fields, f"{where}.fields")
+            self._check_fields(doc.fields, f"{where}.fields")
             try:
                 prepared.append(self._prepare(doc.content, f"{where}.content", "document"))
             except InvalidInput as exc:  # name the document too: batches are large
@@ -166,6 +179,10 @@ class Collection:
                     exc.field or where, f"document {doc.id!r}: {exc.detail}"
                 ) from exc
         return prepared
+
+    def _check_fields(self, fields: Any, where: str) -> None:
+        """Raise InvalidInput for fields this collection cannot store (modalities add rules)."""
+        check_fields(fields, where)
 
     def _stored_fields(self, doc: Document, prepared: Prepared[Any]) -> dict[str, Any]:
         """The fields stored with a document: the client's (modalities may add derived ones)."""
@@ -188,7 +205,12 @@ class Collection:
     async def delete(self, doc_id: str) -> bool:
         deleted = await asyncio.to_thread(self.store.delete, [doc_id])
         metrics.INDEX_SIZE.labels(self.name).set(len(self.store))
+        if deleted:
+            await self._deleted(doc_id)
         return deleted > 0
+
+    async def _deleted(self, doc_id: str) -> None:
+        """Called once ``doc_id`` is deleted (modalities keep side indexes)."""
 
     async def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
@@ -223,15 +245,15 @@ class Collection:
         """
         if request.mode is not None:
             raise InvalidInput("mode", f"{self.modality} collections have no search modes")
-        return self._nearest(request.query, flt, request.filter)
+        return self._nearest(lambda: self._query_vector(request.query), flt)
 
-    def _nearest(self, content: dict[str, Any], flt: Filter | None, raw_filter: Any) -> Fetch:
-        """Encode ``content`` as the query, then rank by the index's own metric (batched)."""
-        filter_key = _canonical(raw_filter)
+    def _nearest(self, query: Callable[[], Awaitable[Vector]], flt: Filter | None) -> Fetch:
+        """Rank by the index's own metric against the vector ``query`` makes (batched)."""
+        filter_key = repr(flt)
 
         async def fetch(window: int) -> Ranking:
-            query = await self._query_vector(content)
-            (found,) = await self._searches.submit([_SearchUnit(query, window, flt, filter_key)])
+            vector = await query()
+            (found,) = await self._searches.submit([_SearchUnit(vector, window, flt, filter_key)])
             return found
 
         return fetch
@@ -252,7 +274,12 @@ class Collection:
 
     def _hit(self, h: DocHit) -> Hit:
         chunk = ChunkRef(h.unit, *h.span) if self.chunked else None
-        return Hit(id=h.id, score=float(h.score), fields=h.fields, chunk=chunk)
+        match = h.match if isinstance(h, ExplainedHit) else None
+        return Hit(id=h.id, score=float(h.score), fields=h.fields, chunk=chunk, match=match)
+
+    async def validate_watch(self, query: dict[str, Any], mode: str | None, raw: Any) -> None:
+        """Raise InvalidInput when a watch's query, mode or filter could not run here."""
+        raise InvalidInput("collection", f"{self.modality} collections cannot be watched")
 
     async def depict(self, doc_id: str, form: str) -> str:
         """A drawing of a stored document (chemical structures); others have none."""

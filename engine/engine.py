@@ -25,6 +25,7 @@ from ipsim.engine.types import (
     SearchResult,
 )
 from ipsim.engine.validation import check_collection_name, check_page
+from ipsim.engine.watches import Notification, Watch, Watches
 from ipsim.indexers.factory import IndexParamError, validate_index_params
 from ipsim.indexers.store import CollectionStore, DocHit, StoreOptions
 from ipsim.models.base import Encoder
@@ -75,6 +76,7 @@ class Engine:
         self._pages: PageCache[DocHit] = PageCache()
         self._lock = asyncio.Lock()
         self._ready = False
+        self._watches = Watches(options.data / "watches")
         self._store_options = StoreOptions(
             snapshot_every=options.snapshot_every,
             group_commit_ms=options.wal_group_commit_ms,
@@ -96,11 +98,13 @@ class Engine:
             model = await self._model(str(store.meta["modality"]), str(store.meta["model"]))
             self._collections[path.name] = self._collection(path.name, store, model)
             log.info("opened collection %s (%d documents)", path.name, len(store))
+        await self._watches.start()
         self._ready = True
 
     async def close(self) -> None:
         """Stop batchers, snapshot and close every collection."""
         self._ready = False
+        await self._watches.close()
         for collection in self._collections.values():
             await collection.close()
         self._collections.clear()
@@ -140,7 +144,9 @@ class Engine:
         )
 
     def _collection(self, name: str, store: CollectionStore, model: _Model) -> Collection:
-        return _collection_class(str(store.meta["modality"]))(
+        kind = _collection_class(str(store.meta["modality"]))
+        extra: dict[str, Any] = {"watches": self._watches} if kind.watchable else {}
+        return kind(
             name,
             store,
             model.encoder,
@@ -148,6 +154,7 @@ class Engine:
             self._pages,
             max_search_batch=self.options.max_batch_size,
             max_search_queue=self.options.max_queue,
+            **extra,
         )
 
     def _get(self, name: str) -> Collection:
@@ -217,6 +224,7 @@ class Engine:
             collection = self._get(name)
             del self._collections[name]
             self._pages.drop(name)
+            await asyncio.to_thread(self._watches.drop_collection, name)
             await collection.destroy()
 
     async def upsert(self, name: str, documents: Sequence[Document]) -> int:
@@ -244,6 +252,45 @@ class Engine:
         """
         return await self._get(name).depict(doc_id, form)
 
+    async def create_watch(
+        self,
+        collection: str,
+        query: dict[str, Any],
+        mode: str | None,
+        threshold: float,
+        filter: dict[str, Any] | None,
+        callback_url: str | None,
+    ) -> Watch:
+        """Watch ``collection`` for new documents scoring ``threshold`` or more against ``query``.
+
+        Raise ``NotFound`` (collection) or ``InvalidInput`` (a query, mode or filter the
+        collection could not run, a threshold outside [0, 1], a bad callback URL).
+        """
+        await self._get(collection).validate_watch(query, mode, filter)
+        return await asyncio.to_thread(
+            self._watches.create,
+            collection=collection,
+            query=query,
+            mode=mode,
+            threshold=threshold,
+            filter=filter,
+            callback_url=callback_url,
+        )
+
+    def get_watch(self, watch_id: str) -> Watch:
+        """Raise ``NotFound``."""
+        return self._watches.get(watch_id)
+
+    def delete_watch(self, watch_id: str) -> None:
+        """Raise ``NotFound``."""
+        self._watches.delete(watch_id)
+
+    def watch_notifications(
+        self, watch_id: str, offset: int, limit: int
+    ) -> tuple[list[Notification], int]:
+        """A page of a watch's notifications, oldest first, and their total; ``NotFound``."""
+        return self._watches.notifications(watch_id, offset=offset, limit=limit)
+
     async def delete_document(self, name: str, doc_id: str) -> None:
         """Raise ``NotFound``."""
         if not await self._get(name).delete(doc_id):
@@ -265,6 +312,10 @@ def _collection_class(modality: str) -> type[Collection]:
         from ipsim.engine.chemical import ChemicalCollection  # RDKit only when used
 
         return ChemicalCollection
+    if modality == "trademark":
+        from ipsim.engine.trademark import TrademarkCollection
+
+        return TrademarkCollection
     return Collection
 
 

@@ -84,6 +84,8 @@ class Hit:
     score: float
     fields: JSON
     chunk: ChunkRef | None = None
+    match: JSON | None = None
+    """How it matched, for modalities that say (trademarks: the modes and keys compared)."""
 
 
 @dataclass(frozen=True)

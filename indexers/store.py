@@ -493,6 +493,24 @@ class CollectionStore:
             ranked.sort(key=lambda t: (-t[0], t[1]))
             return self._hits(ranked), docs
 
+    def hits_for(self, scored: Sequence[tuple[str, float]]) -> list[DocHit]:
+        """Documents by id with scores given by the caller (ids no longer here are skipped)."""
+        with self._rw.read():
+            self._check_usable()
+            ranked = []
+            for doc_id, score in scored:
+                row = self._ids.row(doc_id)
+                if row is not None:
+                    ranked.append((float(score), doc_id, row, 0))
+            return self._hits(ranked)
+
+    def passing_ids(self, flt: Filter) -> set[str]:
+        """The ids of the documents passing ``flt`` (for searches outside the vector index)."""
+        with self._rw.read():
+            self._check_usable()
+            rows = np.flatnonzero(self._fields.match(flt, self._ids.rows))
+            return {self._ids.doc_id(int(r)) for r in rows}
+
     def matching(self, flt: Filter | None, limit: int | None = None) -> tuple[list[DocHit], int]:
         """Documents passing ``flt`` in id order (score 1.0), at most ``limit``; and their count."""
         with self._rw.read():

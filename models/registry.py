@@ -33,7 +33,7 @@ def resolve_text_model(name: str) -> tuple[str, Path]:
     )
 
 
-AVAILABLE_MODALITIES: tuple[str, ...] = ("text", "chemical")
+AVAILABLE_MODALITIES: tuple[str, ...] = ("text", "chemical", "trademark")
 """Modalities with an encoder in this build (the others arrive with their issues)."""
 
 
@@ -56,6 +56,18 @@ def load_encoder(
         from ipsim.models.chemical import DEFAULT_CHEMICAL_MODEL, ChemicalEncoder
 
         return ChemicalEncoder(model or DEFAULT_CHEMICAL_MODEL)  # type: ignore[return-value]
+    if modality == "trademark":
+        from ipsim.models.image import MODEL_NAME, FigurativeEncoder
+        from ipsim.models.text import TextEncoder
+        from ipsim.models.trademark import TrademarkEncoder
+
+        # A trademark model is "<text model>+efficientnet-lite0"; a bare text model will do.
+        text_model = (model or DEFAULT_TEXT_MODEL).removesuffix(f"+{MODEL_NAME}")
+        name, path = resolve_text_model(text_model)
+        text = TextEncoder(
+            name, path, device=device, chunk_tokens=chunk_tokens, chunk_overlap=chunk_overlap
+        )
+        return TrademarkEncoder(text, FigurativeEncoder(device))  # type: ignore[return-value]
     raise UnknownModel(f"modality {modality!r} has no encoder in this build yet")
 
 

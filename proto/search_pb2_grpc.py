@@ -80,6 +80,26 @@ class SearchServiceStub:
                 request_serializer=ipsim_dot_v1_dot_search__pb2.SearchRequest.SerializeToString,
                 response_deserializer=ipsim_dot_v1_dot_search__pb2.SearchResponse.FromString,
                 _registered_method=True)
+        self.CreateWatch = channel.unary_unary(
+                '/ipsim.v1.SearchService/CreateWatch',
+                request_serializer=ipsim_dot_v1_dot_search__pb2.CreateWatchRequest.SerializeToString,
+                response_deserializer=ipsim_dot_v1_dot_search__pb2.Watch.FromString,
+                _registered_method=True)
+        self.GetWatch = channel.unary_unary(
+                '/ipsim.v1.SearchService/GetWatch',
+                request_serializer=ipsim_dot_v1_dot_search__pb2.GetWatchRequest.SerializeToString,
+                response_deserializer=ipsim_dot_v1_dot_search__pb2.Watch.FromString,
+                _registered_method=True)
+        self.DeleteWatch = channel.unary_unary(
+                '/ipsim.v1.SearchService/DeleteWatch',
+                request_serializer=ipsim_dot_v1_dot_search__pb2.DeleteWatchRequest.SerializeToString,
+                response_deserializer=ipsim_dot_v1_dot_search__pb2.DeleteWatchResponse.FromString,
+                _registered_method=True)
+        self.ListNotifications = channel.unary_unary(
+                '/ipsim.v1.SearchService/ListNotifications',
+                request_serializer=ipsim_dot_v1_dot_search__pb2.ListNotificationsRequest.SerializeToString,
+                response_deserializer=ipsim_dot_v1_dot_search__pb2.ListNotificationsResponse.FromString,
+                _registered_method=True)
 
 
 class SearchServiceServicer:
@@ -154,6 +174,33 @@ class SearchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateWatch(self, request, context):
+        """Watch a collection (trademarks) for new documents scoring `threshold` or more against
+        a query; each one becomes a notification (and a POST to `callback_url` when set).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWatch(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWatch(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNotifications(self, request, context):
+        """A page of a watch's notifications, oldest first, with their total.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SearchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -201,6 +248,26 @@ def add_SearchServiceServicer_to_server(servicer, server):
                     servicer.SearchStream,
                     request_deserializer=ipsim_dot_v1_dot_search__pb2.SearchRequest.FromString,
                     response_serializer=ipsim_dot_v1_dot_search__pb2.SearchResponse.SerializeToString,
+            ),
+            'CreateWatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWatch,
+                    request_deserializer=ipsim_dot_v1_dot_search__pb2.CreateWatchRequest.FromString,
+                    response_serializer=ipsim_dot_v1_dot_search__pb2.Watch.SerializeToString,
+            ),
+            'GetWatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWatch,
+                    request_deserializer=ipsim_dot_v1_dot_search__pb2.GetWatchRequest.FromString,
+                    response_serializer=ipsim_dot_v1_dot_search__pb2.Watch.SerializeToString,
+            ),
+            'DeleteWatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWatch,
+                    request_deserializer=ipsim_dot_v1_dot_search__pb2.DeleteWatchRequest.FromString,
+                    response_serializer=ipsim_dot_v1_dot_search__pb2.DeleteWatchResponse.SerializeToString,
+            ),
+            'ListNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotifications,
+                    request_deserializer=ipsim_dot_v1_dot_search__pb2.ListNotificationsRequest.FromString,
+                    response_serializer=ipsim_dot_v1_dot_search__pb2.ListNotificationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -447,6 +514,114 @@ class SearchService:
             '/ipsim.v1.SearchService/SearchStream',
             ipsim_dot_v1_dot_search__pb2.SearchRequest.SerializeToString,
             ipsim_dot_v1_dot_search__pb2.SearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ipsim.v1.SearchService/CreateWatch',
+            ipsim_dot_v1_dot_search__pb2.CreateWatchRequest.SerializeToString,
+            ipsim_dot_v1_dot_search__pb2.Watch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ipsim.v1.SearchService/GetWatch',
+            ipsim_dot_v1_dot_search__pb2.GetWatchRequest.SerializeToString,
+            ipsim_dot_v1_dot_search__pb2.Watch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ipsim.v1.SearchService/DeleteWatch',
+            ipsim_dot_v1_dot_search__pb2.DeleteWatchRequest.SerializeToString,
+            ipsim_dot_v1_dot_search__pb2.DeleteWatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ipsim.v1.SearchService/ListNotifications',
+            ipsim_dot_v1_dot_search__pb2.ListNotificationsRequest.SerializeToString,
+            ipsim_dot_v1_dot_search__pb2.ListNotificationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -10,7 +10,7 @@ from ipsim.engine.engine import Engine
 from ipsim.server import errors
 from ipsim.server.auth import ApiKeys
 from ipsim.server.middleware import BodyLimit, JsonByDefault, RouteMetrics
-from ipsim.server.routes import collections, documents, health, search
+from ipsim.server.routes import collections, documents, health, search, watches
 
 
 def create_app(engine: Engine, settings: Settings, api_keys: ApiKeys | None = None) -> FastAPI:
@@ -24,7 +24,7 @@ def create_app(engine: Engine, settings: Settings, api_keys: ApiKeys | None = No
     app.state.settings = settings
     app.state.api_keys = api_keys
     errors.install(app)
-    for module in (health, collections, documents, search):
+    for module in (health, collections, documents, search, watches):
         app.include_router(module.router)
     app.add_middleware(JsonByDefault)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

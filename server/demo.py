@@ -27,6 +27,7 @@ class DemoCollection:
 DEMOS = (
     DemoCollection("patents", "text", "patents.jsonl"),
     DemoCollection("molecules", "chemical", "chemicals.jsonl"),
+    DemoCollection("trademarks", "trademark", "trademarks.jsonl"),
 )
 
 

@@ -21,6 +21,7 @@ from ipsim.engine.types import (
     SearchResult,
 )
 from ipsim.engine.validation import check_document_id, check_page
+from ipsim.engine.watches import Notification, Watch
 from ipsim.proto import from_struct, search_pb2, to_struct
 
 # The HTTP API's error codes as gRPC status codes. A too-large request shares
@@ -179,6 +180,8 @@ def search_response(result: SearchResult) -> search_pb2.SearchResponse:
         message = response.hits.add(
             id=hit.id, score=hit.score, fields=to_struct(hit.fields, path="fields", exact=False)
         )
+        if hit.match is not None:
+            message.match.CopyFrom(to_struct(hit.match, path="match", exact=False))
         if hit.chunk is not None:
             message.chunk.index = hit.chunk.index
             message.chunk.start = hit.chunk.start
@@ -192,3 +195,38 @@ def error_message(code: str, message: str, retry_after: float | None = None) -> 
     return search_pb2.Error(
         code=status.value[0], message=message, reason=code, retry_after=retry_after or 0.0
     )
+
+
+def watch_message(watch: Watch) -> search_pb2.Watch:
+    """A watch as its message."""
+    message = search_pb2.Watch(
+        id=watch.id,
+        collection=watch.collection,
+        query=to_struct(watch.query, path="query", exact=False),
+        threshold=watch.threshold,
+        created=watch.created,
+    )
+    if watch.mode is not None:
+        message.mode = watch.mode
+    if watch.filter is not None:
+        message.filter.CopyFrom(to_struct(watch.filter, path="filter", exact=False))
+    if watch.callback_url is not None:
+        message.callback_url = watch.callback_url
+    return message
+
+
+def notification_message(note: Notification) -> search_pb2.Notification:
+    """A notification as its message."""
+    message = search_pb2.Notification(
+        id=note.id,
+        watch_id=note.watch_id,
+        document_id=note.document_id,
+        score=note.score,
+        detail=to_struct(note.detail, path="detail", exact=False),
+        created=note.created,
+        delivery=note.delivery,
+        attempts=note.attempts,
+    )
+    if note.last_error is not None:
+        message.last_error = note.last_error
+    return message

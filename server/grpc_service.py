@@ -30,9 +30,11 @@ from ipsim.engine.errors import EngineError, InvalidInput, Overloaded
 from ipsim.engine.types import (
     Document,
 )
+from ipsim.engine.watches import DEFAULT_PAGE as DEFAULT_NOTIFICATIONS
 from ipsim.proto import (
     ERROR_CODE_METADATA,
     RETRY_AFTER_METADATA,
+    from_struct,
     search_pb2,
     search_pb2_grpc,
 )
@@ -44,10 +46,12 @@ from ipsim.server.grpc_convert import (
     collection_spec,
     document_message,
     error_message,
+    notification_message,
     required,
     search_request,
     search_response,
     upsert_documents,
+    watch_message,
 )
 
 # Types only: the servicer calls the Engine's methods and nothing else, so its tests run
@@ -156,6 +160,66 @@ class SearchServicer:
             return search_pb2.DeleteDocumentResponse()
 
         return await self._serve(context, "write", work)
+
+    async def CreateWatch(
+        self, request: search_pb2.CreateWatchRequest, context: Context
+    ) -> search_pb2.Watch:
+        """Watch a collection for new documents close to a query (scope ``write``)."""
+
+        async def work() -> search_pb2.Watch:
+            if not request.HasField("query"):
+                raise InvalidInput("query", "is required")
+            if not request.HasField("threshold"):
+                raise InvalidInput("threshold", "is required (a number from 0 to 1)")
+            watch = await self._engine.create_watch(
+                required(request.collection, "collection"),
+                from_struct(request.query),
+                request.mode if request.HasField("mode") else None,
+                request.threshold,
+                from_struct(request.filter) if request.HasField("filter") else None,
+                request.callback_url if request.HasField("callback_url") else None,
+            )
+            return watch_message(watch)
+
+        return await self._serve(context, "write", work)
+
+    async def GetWatch(
+        self, request: search_pb2.GetWatchRequest, context: Context
+    ) -> search_pb2.Watch:
+        """One watch (scope ``read``)."""
+
+        async def work() -> search_pb2.Watch:
+            return watch_message(self._engine.get_watch(required(request.id, "id")))
+
+        return await self._serve(context, "read", work)
+
+    async def DeleteWatch(
+        self, request: search_pb2.DeleteWatchRequest, context: Context
+    ) -> search_pb2.DeleteWatchResponse:
+        """Delete a watch and its notifications (scope ``write``)."""
+
+        async def work() -> search_pb2.DeleteWatchResponse:
+            self._engine.delete_watch(required(request.id, "id"))
+            return search_pb2.DeleteWatchResponse()
+
+        return await self._serve(context, "write", work)
+
+    async def ListNotifications(
+        self, request: search_pb2.ListNotificationsRequest, context: Context
+    ) -> search_pb2.ListNotificationsResponse:
+        """A page of a watch's notifications, oldest first (scope ``read``)."""
+
+        async def work() -> search_pb2.ListNotificationsResponse:
+            notes, total = self._engine.watch_notifications(
+                required(request.watch_id, "watch_id"),
+                request.offset if request.HasField("offset") else 0,
+                request.limit if request.HasField("limit") else DEFAULT_NOTIFICATIONS,
+            )
+            return search_pb2.ListNotificationsResponse(
+                notifications=[notification_message(n) for n in notes], total=total
+            )
+
+        return await self._serve(context, "read", work)
 
     async def Search(
         self, request: search_pb2.SearchRequest, context: Context

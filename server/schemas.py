@@ -85,11 +85,12 @@ class HitOut(BaseModel):
     score: float
     fields: dict[str, Any]
     chunk: ChunkOut | None = None
+    match: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, hit: Hit) -> HitOut:
         chunk = ChunkOut(**hit.chunk.__dict__) if hit.chunk else None
-        return cls(id=hit.id, score=hit.score, fields=hit.fields, chunk=chunk)
+        return cls(id=hit.id, score=hit.score, fields=hit.fields, chunk=chunk, match=hit.match)
 
 
 class SearchOut(BaseModel):

@@ -65,6 +65,10 @@ def test_stubs_live_in_ipsim_proto_under_the_real_proto_path() -> None:
         "DeleteDocument",
         "Search",
         "SearchStream",
+        "CreateWatch",
+        "GetWatch",
+        "DeleteWatch",
+        "ListNotifications",
     ]
 
 

@@ -22,7 +22,7 @@ Failure = tuple[grpc.StatusCode, str, tuple[tuple[str, str], ...]]
 K_ERROR = "k: must be an integer from 1 to 1000"
 
 
-class RecordingServicer:
+class RecordingServicer(search_pb2_grpc.SearchServiceServicer):
     """SearchService with canned answers; keeps every request and its metadata."""
 
     def __init__(self) -> None:
@@ -282,8 +282,14 @@ def test_answers_are_shaped_like_the_http_json(
     assert (servicer.requests[-1].collection, servicer.requests[-1].id) == ("patents", "EP1")
     assert client.search("patents", {"text": "bike"}) == {
         "hits": [
-            {"id": "d1", "score": 0.75, "fields": {"year": 2020}, "chunk": None},
-            {"id": "d2", "score": 0.5, "fields": {}, "chunk": {"index": 2, "start": 10, "end": 90}},
+            {"id": "d1", "score": 0.75, "fields": {"year": 2020}, "chunk": None, "match": None},
+            {
+                "id": "d2",
+                "score": 0.5,
+                "fields": {},
+                "chunk": {"index": 2, "start": 10, "end": 90},
+                "match": None,
+            },
         ],
         "total": 7,
         "took_ms": 1.5,

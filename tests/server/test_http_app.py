@@ -78,7 +78,13 @@ def test_search_body_reaches_the_engine_typed_and_hits_come_back() -> None:
     )
     assert answer.status_code == 200
     assert answer.json()["hits"] == [
-        {"id": "d1", "score": 0.5, "fields": {"a": 1}, "chunk": {"index": 0, "start": 0, "end": 4}}
+        {
+            "id": "d1",
+            "score": 0.5,
+            "fields": {"a": 1},
+            "chunk": {"index": 0, "start": 0, "end": 4},
+            "match": None,
+        }
     ]
     assert engine.searches[0] == SearchRequest({"text": "x"}, k=3, offset=6, filter={"a": 1})
 
