@@ -9,6 +9,8 @@ decompression bombs (a few kilobytes that claim gigapixels). Decisions, for the 
   line breaks anywhere, and may carry a ``data:image/...;base64,`` prefix (what browsers
   produce).
 * An animated GIF, APNG or WebP is its first frame.
+* An image with no pixels (zero width or height) is refused; PIL already refuses most
+  such headers as unreadable.
 * A truncated or corrupt file is refused (PIL's "load truncated images" mode is never
   used: a half-decoded logo would be stored as if it were the mark).
 * JPEG/WebP EXIF orientation is applied, so a phone photo of a logo stands upright.
@@ -22,7 +24,7 @@ import binascii
 import io
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ipsim.models.base import InvalidContent
 
@@ -67,6 +69,10 @@ def decode_image(
         image = Image.open(io.BytesIO(raw), formats=[image_format])
     except Image.DecompressionBombError as exc:
         raise InvalidContent(field, f"is too large to decode safely ({exc})") from exc
+    except UnidentifiedImageError as exc:  # its message names a BytesIO: say it plainly
+        raise InvalidContent(
+            field, f"is not a readable {image_format} file (its header is damaged or incomplete)"
+        ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidContent(field, f"is not a readable {image_format} file ({exc})") from exc
     width, height = image.size

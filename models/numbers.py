@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Final
 
-from num2words import num2words  # type: ignore[import-untyped]
+from num2words import num2words
 
 MAX_NUMBER_DIGITS: Final = 6
 

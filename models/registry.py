@@ -33,7 +33,7 @@ def resolve_text_model(name: str) -> tuple[str, Path]:
     )
 
 
-AVAILABLE_MODALITIES: tuple[str, ...] = ("text", "chemical", "trademark")
+AVAILABLE_MODALITIES: tuple[str, ...] = ("text", "image", "chemical", "trademark")
 """Modalities with an encoder in this build (the others arrive with their issues)."""
 
 
@@ -52,6 +52,12 @@ def load_encoder(
         return TextEncoder(  # type: ignore[return-value]
             name, path, device=device, chunk_tokens=chunk_tokens, chunk_overlap=chunk_overlap
         )
+    if modality == "image":
+        from ipsim.models.image import MODEL_NAME, ImageEncoder
+
+        if model not in (None, MODEL_NAME):
+            raise UnknownModel(f"unknown image model {model!r}: this build has {MODEL_NAME!r}")
+        return ImageEncoder(device)  # type: ignore[return-value]
     if modality == "chemical":
         from ipsim.models.chemical import DEFAULT_CHEMICAL_MODEL, ChemicalEncoder
 
