@@ -37,7 +37,7 @@ from ipsim.engine.collection import Collection, Fetch, Ranking
 from ipsim.engine.errors import InvalidInput, NotFound
 from ipsim.engine.types import Document, SearchRequest
 from ipsim.indexers.base import Selection, VectorIndex
-from ipsim.indexers.filters import Filter, parse_filter
+from ipsim.indexers.filters import Filter, both, parse_filter
 from ipsim.indexers.fingerprint import FingerprintIndex
 from ipsim.indexers.store import DocHit, IndexAnswer
 from ipsim.models.base import Encoder, InvalidContent, Prepared
@@ -158,7 +158,7 @@ class ChemicalCollection(Collection):
                 raise InvalidInput(
                     "query", "RDKit could not compute an InChIKey for this structure"
                 )
-            combined = _and(flt, parse_filter({name: key}))
+            combined = both(flt, parse_filter({name: key}))
             hits, total = await asyncio.to_thread(self.store.matching, combined)
             return Ranking(hits, total, complete=True)
 
@@ -172,7 +172,7 @@ class ChemicalCollection(Collection):
         # Elements that must be present narrow the candidates through the field index;
         # the full test (absent elements included) runs on the candidates.
         ranges = pattern.range_filter()
-        narrowed = _and(flt, parse_filter(ranges)) if ranges else flt
+        narrowed = both(flt, parse_filter(ranges)) if ranges else flt
 
         async def fetch(window: int) -> Ranking:
             candidates, _ = await asyncio.to_thread(self.store.matching, narrowed)
@@ -242,10 +242,6 @@ def _fingerprints(index: VectorIndex) -> FingerprintIndex:
     if not isinstance(index, FingerprintIndex):
         raise TypeError(f"a chemical collection's index is a FingerprintIndex, not {index!r}")
     return index
-
-
-def _and(first: Filter | None, second: Filter) -> Filter:
-    return second if first is None else Filter(first.clauses + second.clauses)
 
 
 def _elements(fields: Mapping[str, Any]) -> dict[str, int]:

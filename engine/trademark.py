@@ -31,7 +31,7 @@ from ipsim.engine.errors import InvalidInput, NotFound
 from ipsim.engine.trademark_query import TrademarkQuery, parse_trademark_query
 from ipsim.engine.types import Document, SearchRequest
 from ipsim.engine.watches import Watch, Watches
-from ipsim.indexers.filters import Filter, parse_filter
+from ipsim.indexers.filters import Filter, both, parse_filter
 from ipsim.indexers.ngram import NgramIndex
 from ipsim.indexers.store import DocHit, Record
 from ipsim.models.base import Encoder, InvalidContent, Prepared
@@ -107,14 +107,14 @@ class TrademarkCollection(Collection):
     def _reindex(self, ids: Sequence[str]) -> None:
         """Bring the word indexes in line with the store for ``ids`` (as the store has them
         now: concurrent writes of one id finish in any order, the store's last one wins)."""
-        for doc_id in ids:
-            record = self.store.get(doc_id)
-            with self._lock:
+        with self._lock:
+            for doc_id in ids:
                 self._spelling.remove(doc_id)
                 self._phonetic.remove(doc_id)
                 self._keys.pop(doc_id, None)
-            if record is not None:
-                self._index_word(doc_id, record.fields)
+        # Fields only: Store.get would copy every vector and payload (images) too.
+        for hit in self.store.hits_for([(doc_id, 0.0) for doc_id in ids]):
+            self._index_word(hit.id, hit.fields)
 
     def _index_word(self, doc_id: str, fields: dict[str, Any]) -> None:
         if not fields.get("has_word"):
@@ -156,7 +156,7 @@ class TrademarkCollection(Collection):
             return by_keys
         part = MEANING if mode == "semantic" else query.strategy
         present = parse_filter({"has_word" if mode == "semantic" else "has_image": True})
-        combined = present if flt is None else Filter(flt.clauses + present.clauses)
+        combined = both(flt, present)
 
         async def vector() -> Vector:
             _, row = await prepared.get()

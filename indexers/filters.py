@@ -109,6 +109,11 @@ class Filter:
     clauses: tuple[Clause, ...]
 
 
+def both(first: Filter | None, second: Filter) -> Filter:
+    """``second`` narrowed by ``first`` (a client's filter, when there is one)."""
+    return second if first is None else Filter(first.clauses + second.clauses)
+
+
 def value_key(value: object) -> ValueKey | None:
     """The typed equality key of a JSON scalar, or None for anything else (and for NaN)."""
     if value is None:
