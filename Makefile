@@ -10,6 +10,7 @@ export TOKENIZERS_PARALLELISM := false
 .PHONY: serve test install lint typecheck proto bench bench-full clean
 
 $(STAMP): pyproject.toml
+	@sh tools/system_deps.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -38,7 +39,7 @@ proto: $(STAMP)
 	$(PY) -m tools.gen_proto
 
 # Each benchmark in its quick form (a minute or so each); `make bench-full` records numbers.
-BENCHES := batching http_overhead ann quality tanimoto substructure trademark_words figurative
+BENCHES := batching http_overhead ann quality tanimoto substructure trademark_words figurative mesh
 bench: $(STAMP)
 	for b in $(BENCHES); do $(PY) -m benchmarks.bench_$$b --quick || exit 1; done
 

@@ -40,6 +40,7 @@ BENCHMARKS = (
     "substructure",
     "trademark_words",
     "figurative",
+    "mesh",
 )
 
 
@@ -52,6 +53,93 @@ def bench(name: str, args: tuple[str, ...]) -> None:
 
     module = importlib.import_module(f"ipsim.benchmarks.bench_{name}")
     sys.exit(module.main(list(args)))
+
+
+@cli.group()
+def train() -> None:
+    """Train a modality's model on a local data folder."""
+
+
+@train.command("mesh")
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder with labels.csv (path,source,class,family) or class sub-folders.",
+)
+@click.option("--epochs", required=True, type=click.IntRange(min=1), help="Total epochs.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Checkpoint file, rewritten after every epoch.",
+)
+@click.option("--resume", is_flag=True, help="Continue the run saved in --out.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: cuda if present.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=2),
+    default=32,
+    show_default=True,
+    help="Shapes per step (two views each).",
+)
+@click.option("--points", type=click.IntRange(min=16), default=1024, show_default=True)
+@click.option("--align", type=click.Choice(["none", "pca"]), default="none", show_default=True)
+@click.option(
+    "--normals",
+    type=click.Choice(["local", "outward", "abs", "none"]),
+    default="local",
+    show_default=True,
+)
+@click.option(
+    "--extras/--no-extras",
+    default=True,
+    show_default=True,
+    help="Per-point radius, normal·radial and surface variation channels.",
+)
+@click.option(
+    "--class-weight",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Weight of same-class shapes as positives (family members weigh 1).",
+)
+def train_mesh(
+    data: Path,
+    epochs: int,
+    out: Path,
+    resume: bool,
+    device: str | None,
+    seed: int,
+    batch: int,
+    points: int,
+    align: str,
+    normals: str,
+    extras: bool,
+    class_weight: float,
+) -> None:
+    """Train the Siamese mesh network (models/mesh_training.py); prints test-split scores."""
+    from ipsim.models.mesh_siamese import CheckpointError, NetworkConfig
+    from ipsim.models.mesh_training import TrainOptions, train
+
+    network = NetworkConfig(
+        points=points,
+        align=align,  # type: ignore[arg-type]
+        normals=normals,  # type: ignore[arg-type]
+        extras=extras,
+    )
+    options = TrainOptions(
+        data=data, out=out, epochs=epochs, seed=seed, batch=batch, device=device,
+        resume=resume, network=network, class_weight=class_weight,
+    )  # fmt: skip
+    if resume and not out.is_file():
+        raise click.BadParameter(f"{out} does not exist: nothing to resume", param_hint="--out")
+    try:
+        train(options, echo=click.echo)
+    except (CheckpointError, ValueError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
 
 
 def main() -> None:

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     max_k: int = Field(1000, ge=1)
     max_offset: int = Field(10000, ge=0)
     max_documents_per_request: int = Field(1000, ge=1)
+    mesh_max_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest mesh file accepted (decoded bytes)."
+    )
+    mesh_max_faces: int = Field(
+        500_000, ge=1, description="Most triangles a mesh may have (polygons count as n-2)."
+    )
 
     # Durability
     snapshot_every: int = Field(

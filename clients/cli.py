@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 import click
 import httpx
@@ -53,7 +53,8 @@ QUERY_OPTIONS = (
 DEFAULT_MODES = {"smarts": "substructure", "formula": "formula"}
 #: The query options ``--threshold`` applies to: chemical structures.
 THRESHOLD_OPTIONS = ("smiles", "smarts", "molblock")
-DEPICT_FORMATS = ("svg",)
+DEPICT_FORMATS = ("svg", "png", "glb")
+"""svg: a chemical structure's drawing; png / glb: a mesh's thumbnail / simplified model."""
 
 
 @dataclass
@@ -251,7 +252,8 @@ def ingest(
 
     PATH is a file, or a folder whose files are read in name order. JSON Lines files
     (.jsonl, .ndjson) hold one {"id", "content", "fields"} document per line; SD files
-    (.sdf, .sd) and SMILES files (.smi, .smiles) hold chemical structures. The run is
+    (.sdf, .sd) and SMILES files (.smi, .smiles) hold chemical structures; each mesh file
+    (.stl, .obj, .ply, .off) is one 3D design, its file name the id. The run is
     resumable: what the server acknowledged is checkpointed under $IPSIM_STATE_DIR
     (default ~/.cache/ipsim), and a rerun skips it.
     """
@@ -457,7 +459,8 @@ def _read_bytes(path: Path) -> bytes:
 @click.option(
     "--depict",
     type=click.Choice(DEPICT_FORMATS),
-    help="Print the server's drawing of the document (chemical structures) instead.",
+    help="The server's drawing instead: svg (chemical structures), png thumbnail or glb"
+    " model (meshes; binary, so with -o or a redirected stdout).",
 )
 @click.option(
     "-o",
@@ -478,6 +481,9 @@ def get(
     """Show document ID of collection NAME, or with --depict its drawing."""
     if depict is not None and as_json:
         raise click.UsageError("--depict prints a drawing, not JSON: leave out --json")
+    if depict in ("png", "glb"):
+        _write_binary(obj, name, doc_id, depict, output)
+        return
     with obj.client() as client:
         if depict is not None:
             text = client.depict(name, doc_id)
@@ -490,6 +496,23 @@ def get(
     try:
         with output.open("w", encoding="utf-8") as stream:
             click.echo(text, file=stream)
+    except OSError as exc:
+        raise CliFailure("io_error", f"{output}: cannot write: {exc.strerror}") from exc
+
+
+def _write_binary(obj: CliContext, name: str, doc_id: str, form: str, output: Path | None) -> None:
+    """A mesh preview to ``output``, or to stdout when that is not a terminal."""
+    stdout: BinaryIO = sys.stdout.buffer
+    if output is None and stdout.isatty():
+        raise click.UsageError(f"--depict {form} is binary: give -o FILE or redirect stdout")
+    with obj.client() as client:
+        data = client.preview(name, doc_id, form)
+    if output is None:
+        stdout.write(data)
+        stdout.flush()
+        return
+    try:
+        output.write_bytes(data)
     except OSError as exc:
         raise CliFailure("io_error", f"{output}: cannot write: {exc.strerror}") from exc
 

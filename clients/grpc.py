@@ -452,6 +452,7 @@ def _hit_json(hit: search_pb2.Hit) -> JSONObject:
         "fields": from_struct(hit.fields),
         "chunk": chunk,
         "match": match,
+        "preview": dict(hit.preview) or None,
     }
 
 

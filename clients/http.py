@@ -40,6 +40,8 @@ from ipsim.clients.errors import (
 DEFAULT_URL = "http://127.0.0.1:8080"
 API_KEY_ENV = "IPSIM_API_KEY"
 SVG_TYPE = "image/svg+xml"
+PREVIEW_TYPES = {"png": "image/png", "glb": "model/gltf-binary"}
+"""Mesh preview forms → the media type the server answers with."""
 
 T = TypeVar("T")
 JSONObject = dict[str, Any]
@@ -126,6 +128,10 @@ class Client:
     def depict(self, collection: str, doc_id: str) -> str:
         """A stored document drawn by the server, as SVG text (chemical structures)."""
         return self._send(_depict_call(collection, doc_id))
+
+    def preview(self, collection: str, doc_id: str, form: str = "png") -> bytes:
+        """A stored design's preview: ``png`` thumbnail or ``glb`` simplified model (meshes)."""
+        return self._send(_preview_call(collection, doc_id, form))
 
     def delete(self, collection: str, doc_id: str) -> None:
         """Delete one document."""
@@ -259,6 +265,10 @@ class AsyncClient:
         """A stored document drawn by the server, as SVG text (chemical structures)."""
         return await self._send(_depict_call(collection, doc_id))
 
+    async def preview(self, collection: str, doc_id: str, form: str = "png") -> bytes:
+        """A stored design's preview: ``png`` thumbnail or ``glb`` simplified model (meshes)."""
+        return await self._send(_preview_call(collection, doc_id, form))
+
     async def delete(self, collection: str, doc_id: str) -> None:
         """Delete one document."""
         await self._send(_delete_document_call(collection, doc_id))
@@ -380,6 +390,19 @@ def _depict_call(collection: str, doc_id: str) -> _Call[str]:
     return _Call("GET", path, None, _read_svg, accept)
 
 
+def _preview_call(collection: str, doc_id: str, form: str) -> _Call[bytes]:
+    media_type = PREVIEW_TYPES.get(form)
+    if media_type is None:
+        raise ValueError(f"form must be one of {', '.join(PREVIEW_TYPES)}, not {form!r}")
+
+    def read(response: httpx.Response) -> bytes:
+        _check_media_type(response, media_type)
+        return response.content
+
+    path = f"{_document_path(collection, doc_id)}?depict={form}"
+    return _Call("GET", path, None, read, {"Accept": f"{media_type}, application/json"})
+
+
 def _delete_document_call(collection: str, doc_id: str) -> _Call[None]:
     return _Call("DELETE", _document_path(collection, doc_id), None, _read_nothing)
 
@@ -469,10 +492,14 @@ def _read_upserted(response: httpx.Response) -> int:
 
 
 def _read_svg(response: httpx.Response) -> str:
-    media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if media_type != SVG_TYPE:
-        raise _unexpected(response, f"{media_type or 'no content type'} instead of {SVG_TYPE}")
+    _check_media_type(response, SVG_TYPE)
     return response.text
+
+
+def _check_media_type(response: httpx.Response, expected: str) -> None:
+    media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if media_type != expected:
+        raise _unexpected(response, f"{media_type or 'no content type'} instead of {expected}")
 
 
 def _read_nothing(response: httpx.Response) -> None:

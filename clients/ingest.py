@@ -6,7 +6,7 @@ Three parts:
   (``{"id", "content", "fields"}``) and say where each one ends, so reading can resume
   there. ``.jsonl`` / ``.ndjson`` (one document per line) ship here; a modality's own
   formats are added with :func:`register_reader` (the chemical ones in
-  :mod:`ipsim.clients.chem_files`).
+  :mod:`ipsim.clients.chem_files`, mesh files in :mod:`ipsim.clients.mesh_files`).
 - **Checkpoints** record, per server URL + collection + file (absolute path, size, mtime),
   how far the server has acknowledged. They live under ``$IPSIM_STATE_DIR/ingest/``
   (default ``~/.cache/ipsim/ingest/``) and are replaced atomically after every batch.
@@ -429,3 +429,4 @@ __all__ = [
 # The chemical readers register themselves; they import this module's types, so they load
 # last (and importing either module first leaves both complete).
 import ipsim.clients.chem_files  # noqa: E402, F401
+from ipsim.clients import mesh_files as _mesh_files  # noqa: E402, F401

@@ -35,7 +35,7 @@ from ipsim.engine.chemical_query import (
 )
 from ipsim.engine.collection import Collection, Fetch, Ranking
 from ipsim.engine.errors import InvalidInput, NotFound
-from ipsim.engine.types import Document, SearchRequest
+from ipsim.engine.types import Depiction, Document, SearchRequest
 from ipsim.indexers.base import Selection, VectorIndex
 from ipsim.indexers.filters import Filter, both, parse_filter
 from ipsim.indexers.fingerprint import FingerprintIndex
@@ -94,13 +94,14 @@ class ChemicalCollection(Collection):
         (molecule,) = prepared.units
         return {**doc.fields, **molecule.fields}
 
-    async def depict(self, doc_id: str, form: str) -> str:
+    async def depict(self, doc_id: str, form: str) -> Depiction:
         if form not in DEPICTIONS:
             raise InvalidInput("depict", f"must be one of {', '.join(DEPICTIONS)}")
         document = await self.get(doc_id)
         if document is None:
             raise NotFound(f"document {doc_id!r} is not in collection {self.name!r}")
-        return await asyncio.to_thread(self.chemistry.depict_svg, document.fields["smiles"])
+        svg = await asyncio.to_thread(self.chemistry.depict_svg, document.fields["smiles"])
+        return Depiction(svg.encode(), "image/svg+xml")
 
     # -- query plans ---------------------------------------------------------------------
 

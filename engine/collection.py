@@ -19,6 +19,7 @@ from ipsim.engine.pages import PageCache, RankedList, window_for
 from ipsim.engine.types import (
     ChunkRef,
     CollectionInfo,
+    Depiction,
     Document,
     Hit,
     SearchRequest,
@@ -281,8 +282,8 @@ class Collection:
         """Raise InvalidInput when a watch's query, mode or filter could not run here."""
         raise InvalidInput("collection", f"{self.modality} collections cannot be watched")
 
-    async def depict(self, doc_id: str, form: str) -> str:
-        """A drawing of a stored document (chemical structures); others have none."""
+    async def depict(self, doc_id: str, form: str) -> Depiction:
+        """A drawing of a stored document (chemical structures, meshes); others have none."""
         raise InvalidInput("depict", f"{self.modality} collections have no depictions")
 
     def _parse_filter(self, raw: Any) -> Filter | None:

@@ -20,6 +20,7 @@ from ipsim.engine.types import (
     MODALITIES,
     CollectionInfo,
     CollectionSpec,
+    Depiction,
     Document,
     SearchRequest,
     SearchResult,
@@ -52,6 +53,8 @@ class EngineOptions:
     max_offset: int = 10000
     snapshot_every: int = 50_000
     wal_group_commit_ms: float = 2.0
+    mesh_max_bytes: int = 16 * 1024 * 1024
+    mesh_max_faces: int = 500_000
 
 
 @dataclass
@@ -130,8 +133,17 @@ class Engine:
         return self._models[key]
 
     def _load_encoder(self, modality: str, name: str | None) -> Encoder[Any]:
+        mesh_limits = None
         if modality == "text" and name is None:
             name = self.options.text_model  # the default, not whichever text model loaded first
+        if modality == "mesh":
+            from ipsim.models.mesh import DEFAULT_MESH_MODEL
+            from ipsim.models.mesh_io import MeshLimits
+
+            name = name or DEFAULT_MESH_MODEL
+            mesh_limits = MeshLimits(
+                max_bytes=self.options.mesh_max_bytes, max_faces=self.options.mesh_max_faces
+            )
         for (loaded_modality, loaded_name), model in self._models.items():
             if loaded_modality == modality and name == loaded_name:
                 return model.encoder
@@ -141,6 +153,7 @@ class Engine:
             device=self.device.torch,
             chunk_tokens=self.options.chunk_tokens,
             chunk_overlap=self.options.chunk_overlap,
+            mesh_limits=mesh_limits,
         )
 
     def _collection(self, name: str, store: CollectionStore, model: _Model) -> Collection:
@@ -244,8 +257,9 @@ class Engine:
             raise NotFound(f"document {doc_id!r} is not in collection {name!r}")
         return document
 
-    async def depict(self, name: str, doc_id: str, form: str) -> str:
-        """A drawing of a stored document (``svg`` of a chemical structure).
+    async def depict(self, name: str, doc_id: str, form: str) -> Depiction:
+        """A drawing of a stored document: ``svg`` of a chemical structure, ``png`` / ``glb``
+        previews of a mesh.
 
         Raise ``NotFound``, or ``InvalidInput`` (field ``depict``) for a collection whose
         documents have no drawing or an unknown ``form``.
@@ -316,6 +330,10 @@ def _collection_class(modality: str) -> type[Collection]:
         from ipsim.engine.trademark import TrademarkCollection
 
         return TrademarkCollection
+    if modality == "mesh":
+        from ipsim.engine.mesh import MeshCollection
+
+        return MeshCollection
     return Collection
 
 

@@ -86,6 +86,16 @@ class Hit:
     chunk: ChunkRef | None = None
     match: JSON | None = None
     """How it matched, for modalities that say (trademarks: the modes and keys compared)."""
+    preview: dict[str, str] | None = None
+    """Form → URL of a picture of the document (meshes: ``png`` thumbnail, ``glb`` model)."""
+
+
+@dataclass(frozen=True)
+class Depiction:
+    """A drawing or preview of a stored document: its bytes and their media type."""
+
+    data: bytes
+    media_type: str
 
 
 @dataclass(frozen=True)

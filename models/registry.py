@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ipsim.models.base import Encoder, InvalidContent
+
+if TYPE_CHECKING:
+    from ipsim.models.mesh_io import MeshLimits
 
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
 
@@ -33,12 +37,18 @@ def resolve_text_model(name: str) -> tuple[str, Path]:
     )
 
 
-AVAILABLE_MODALITIES: tuple[str, ...] = ("text", "image", "chemical", "trademark")
+AVAILABLE_MODALITIES: tuple[str, ...] = ("text", "image", "mesh", "chemical", "trademark")
 """Modalities with an encoder in this build (the others arrive with their issues)."""
 
 
 def load_encoder(
-    modality: str, model: str | None, *, device: str, chunk_tokens: int, chunk_overlap: int
+    modality: str,
+    model: str | None,
+    *,
+    device: str,
+    chunk_tokens: int,
+    chunk_overlap: int,
+    mesh_limits: MeshLimits | None = None,
 ) -> Encoder[object]:
     """Build the encoder for a collection's modality and model on ``device``.
 
@@ -58,6 +68,13 @@ def load_encoder(
         if model not in (None, MODEL_NAME):
             raise UnknownModel(f"unknown image model {model!r}: this build has {MODEL_NAME!r}")
         return ImageEncoder(device)  # type: ignore[return-value]
+    if modality == "mesh":
+        from ipsim.models.mesh import MeshEncoder, UnknownMeshModel
+
+        try:
+            return MeshEncoder(model, device=device, limits=mesh_limits)  # type: ignore[return-value]
+        except UnknownMeshModel as exc:
+            raise UnknownModel(str(exc)) from exc
     if modality == "chemical":
         from ipsim.models.chemical import DEFAULT_CHEMICAL_MODEL, ChemicalEncoder
 

@@ -138,18 +138,27 @@ class Chunk(_message.Message):
     def __init__(self, index: _Optional[int] = ..., start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
 
 class Hit(_message.Message):
-    __slots__ = ("id", "score", "fields", "chunk", "match")
+    __slots__ = ("id", "score", "fields", "chunk", "match", "preview")
+    class PreviewEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
     MATCH_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_FIELD_NUMBER: _ClassVar[int]
     id: str
     score: float
     fields: _struct_pb2.Struct
     chunk: Chunk
     match: _struct_pb2.Struct
-    def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., chunk: _Optional[_Union[Chunk, _Mapping]] = ..., match: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    preview: _containers.ScalarMap[str, str]
+    def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., chunk: _Optional[_Union[Chunk, _Mapping]] = ..., match: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., preview: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
     __slots__ = ("hits", "total", "took_ms", "request_id", "error", "truncated")

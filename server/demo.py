@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import csv
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ipsim.engine.engine import Engine
 from ipsim.engine.errors import NotFound
@@ -22,12 +25,14 @@ class DemoCollection:
     name: str
     modality: str
     file: str
+    """JSON Lines of documents, or a mesh folder's ``labels.csv``."""
 
 
 DEMOS = (
     DemoCollection("patents", "text", "patents.jsonl"),
     DemoCollection("molecules", "chemical", "chemicals.jsonl"),
     DemoCollection("trademarks", "trademark", "trademarks.jsonl"),
+    DemoCollection("designs", "mesh", "meshes/labels.csv"),
 )
 
 
@@ -37,8 +42,22 @@ async def build_demo(engine: Engine, demo_dir: Path = DEMO_DIR) -> None:
         await _build(engine, demo, demo_dir / demo.file)
 
 
+def _documents(path: Path) -> list[dict[str, Any]]:
+    if path.suffix == ".csv":
+        return [_mesh_document(path.parent, row) for row in csv.DictReader(path.open())]
+    return [json.loads(line) for line in path.open(encoding="utf-8")]
+
+
+def _mesh_document(folder: Path, row: dict[str, str]) -> dict[str, Any]:
+    """One labelled mesh file as a document: id = its path in the folder."""
+    raw = (folder / row["path"]).read_bytes()
+    fields = {key: row[key] for key in ("class", "family", "source", "licence") if row[key]}
+    content = {"mesh_b64": base64.b64encode(raw).decode(), "format": Path(row["path"]).suffix[1:]}
+    return {"id": row["path"], "content": content, "fields": fields}
+
+
 async def _build(engine: Engine, demo: DemoCollection, path: Path) -> None:
-    docs = [json.loads(line) for line in path.open(encoding="utf-8")]
+    docs = _documents(path)
     try:
         if engine.collection_info(demo.name).count >= len(docs):
             return

@@ -182,6 +182,8 @@ def search_response(result: SearchResult) -> search_pb2.SearchResponse:
         )
         if hit.match is not None:
             message.match.CopyFrom(to_struct(hit.match, path="match", exact=False))
+        if hit.preview is not None:
+            message.preview.update(hit.preview)
         if hit.chunk is not None:
             message.chunk.index = hit.chunk.index
             message.chunk.start = hit.chunk.start

@@ -86,11 +86,23 @@ class HitOut(BaseModel):
     fields: dict[str, Any]
     chunk: ChunkOut | None = None
     match: dict[str, Any] | None = None
+    preview: dict[str, str] | None = Field(
+        None,
+        description="Form → URL of a picture of the document: for meshes `png` (a shaded"
+        " thumbnail) and `glb` (a simplified binary glTF model), served by the document route.",
+    )
 
     @classmethod
     def of(cls, hit: Hit) -> HitOut:
         chunk = ChunkOut(**hit.chunk.__dict__) if hit.chunk else None
-        return cls(id=hit.id, score=hit.score, fields=hit.fields, chunk=chunk, match=hit.match)
+        return cls(
+            id=hit.id,
+            score=hit.score,
+            fields=hit.fields,
+            chunk=chunk,
+            match=hit.match,
+            preview=hit.preview,
+        )
 
 
 class SearchOut(BaseModel):

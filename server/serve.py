@@ -58,6 +58,8 @@ def engine_options(settings: Settings) -> EngineOptions:
         max_offset=settings.max_offset,
         snapshot_every=settings.snapshot_every,
         wal_group_commit_ms=settings.wal_group_commit_ms,
+        mesh_max_bytes=settings.mesh_max_bytes,
+        mesh_max_faces=settings.mesh_max_faces,
     )
 
 

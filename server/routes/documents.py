@@ -32,7 +32,10 @@ async def upsert(
 @router.get(
     "/{doc_id:path}",
     dependencies=[READ],
-    responses={**ERRORS, 200: {"content": {"image/svg+xml": {}}}},
+    responses={
+        **ERRORS,
+        200: {"content": {"image/svg+xml": {}, "image/png": {}, "model/gltf-binary": {}}},
+    },
     response_model=DocumentOut,
 )
 async def get_document(
@@ -41,12 +44,15 @@ async def get_document(
     engine: EngineDep,
     depict: Annotated[
         str | None,
-        Query(description="`svg`: answer a drawing of the structure (chemical collections)"),
+        Query(
+            description="`svg`: answer a drawing of the structure (chemical collections); "
+            "`png`: a shaded thumbnail, `glb`: a simplified binary glTF model (mesh collections)"
+        ),
     ] = None,
 ) -> DocumentOut | Response:
     if depict is not None:
-        svg = await engine.depict(name, doc_id, depict)
-        return Response(svg, media_type="image/svg+xml")
+        depiction = await engine.depict(name, doc_id, depict)
+        return Response(depiction.data, media_type=depiction.media_type)
     document = await engine.get_document(name, doc_id)
     return DocumentOut(id=document.id, content=document.content, fields=document.fields)
 

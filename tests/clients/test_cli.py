@@ -485,7 +485,7 @@ def test_get_depict_writes_the_svg_to_a_file(server: Server, tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--depict", "png"], "Invalid value for '--depict': 'png'"),
+        (["--depict", "gif"], "Invalid value for '--depict': 'gif'"),
         (["--depict", "svg", "--json"], "--depict prints a drawing, not JSON"),
     ],
 )

@@ -187,6 +187,26 @@ def test_depict_answered_with_something_else_is_a_server_error(
     )
 
 
+def test_preview_asks_for_the_form_and_returns_bytes() -> None:
+    png = b"\x89PNG\r\n\x1a\nrest"
+    recorder = Recorder(
+        httpx.Response(200, content=png, headers={"Content-Type": "image/png"}),
+        httpx.Response(200, content=b"glTF", headers={"Content-Type": "model/gltf-binary"}),
+        httpx.Response(200, content=b"glTF", headers={"Content-Type": "image/png"}),
+    )
+    with client_for(recorder) as client:
+        assert client.preview("designs", "cgal/pig.off") == png
+        assert client.preview("designs", "x", "glb") == b"glTF"
+        with pytest.raises(ServerError, match="image/png instead of model/gltf-binary"):
+            client.preview("designs", "x", "glb")
+        with pytest.raises(ValueError, match="png, glb"):
+            client.preview("designs", "x", "svg")
+    first = recorder.requests[0]
+    assert first.url.raw_path == b"/v1/collections/designs/documents/cgal%2Fpig.off?depict=png"
+    assert first.headers["Accept"] == "image/png, application/json"
+    assert len(recorder.requests) == 3  # the bad form never reached the server
+
+
 def test_upsert_batches_a_generator_and_sums_the_answers() -> None:
     sent: list[list[str]] = []
 

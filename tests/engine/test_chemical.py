@@ -207,7 +207,7 @@ async def test_derived_fields_are_stored_and_a_drawing_is_served(engine: Engine)
     doc = await engine.get_document("mols", "caffeine")
     assert doc.fields["formula"] == "C8H10N4O2" and doc.fields["element_N"] == 4
     assert doc.fields["name"] == "caffeine"  # the client's own fields are kept
-    svg = await engine.depict("mols", "caffeine", "svg")
+    svg = (await engine.depict("mols", "caffeine", "svg")).data.decode()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
     with pytest.raises(InvalidInput) as bad:
         await engine.depict("mols", "caffeine", "png")
