@@ -105,6 +105,13 @@ def train() -> None:
     show_default=True,
     help="Weight of same-class shapes as positives (family members weigh 1).",
 )
+@click.option(
+    "--fold",
+    type=click.IntRange(0, 2),
+    default=0,
+    show_default=True,
+    help="Which third of the shapes to hold out (cross-validation; 0 = the shipped split).",
+)
 def train_mesh(
     data: Path,
     epochs: int,
@@ -118,6 +125,7 @@ def train_mesh(
     normals: str,
     extras: bool,
     class_weight: float,
+    fold: int,
 ) -> None:
     """Train the Siamese mesh network (models/mesh_training.py); prints test-split scores."""
     from ipsim.models.mesh_siamese import CheckpointError, NetworkConfig
@@ -131,7 +139,7 @@ def train_mesh(
     )
     options = TrainOptions(
         data=data, out=out, epochs=epochs, seed=seed, batch=batch, device=device,
-        resume=resume, network=network, class_weight=class_weight,
+        resume=resume, network=network, class_weight=class_weight, fold=fold,
     )  # fmt: skip
     if resume and not out.is_file():
         raise click.BadParameter(f"{out} does not exist: nothing to resume", param_hint="--out")

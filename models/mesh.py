@@ -6,8 +6,9 @@ One encoder class serves the three mesh models a collection may choose:
   Hellinger-mapped so an inner product ranks like the histogram distance; CPU only;
 * ``siamese``: the trained point-cloud network (:mod:`ipsim.models.mesh_siamese`), on the
   engine's device; a path to another checkpoint file selects that network instead;
-* ``fused`` (default): both, each part unit length and weighted so the inner product is
-  the mean of the two cosines; ``fused:PATH`` fuses with another checkpoint.
+* ``fused`` (default): both, each part centred and weighted as the checkpoint's
+  calibration says (:mod:`ipsim.models.mesh_fusion`); ``fused:PATH`` fuses with another
+  checkpoint.
 
 ``preprocess`` parses and validates the file (:mod:`ipsim.models.mesh_io`), normalises it
 (centroid at the origin, unit sphere) and does the CPU work: the histograms and the
@@ -27,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ipsim.models.base import Prepared, Purpose, Span
+from ipsim.models.mesh_fusion import Fusion
 from ipsim.models.mesh_geometry import Mesh, face_areas, normalise
 from ipsim.models.mesh_io import MeshLimits, decode_mesh
 
@@ -35,9 +37,6 @@ if TYPE_CHECKING:
 
 MESH_MODELS: tuple[str, ...] = ("histogram", "siamese", "fused")
 DEFAULT_MESH_MODEL = "fused"
-FUSED_WEIGHTS = (0.5**0.5, 0.5**0.5)
-"""(histogram, siamese) weights: squares sum to 1, so the fused inner product is the mean
-of the two parts' cosines."""
 
 Vectors = npt.NDArray[np.float32]
 
@@ -112,6 +111,7 @@ class MeshEncoder:
             from ipsim.models.mesh_siamese import SiameseNetwork
 
             self.network = SiameseNetwork.load(checkpoint, device=device)
+        self.fusion = Fusion.from_meta(self.network.meta.get("fusion") if self.network else None)
         self.name = self.kind if checkpoint is None else f"{self.kind}:{checkpoint}"
         self.device = device if self.network is not None else "cpu"
         parts = {"histogram": HISTOGRAM_DIM, "siamese": self._network_dim(), "fused": 0}
@@ -137,14 +137,15 @@ class MeshEncoder:
 
     def encode(self, units: Sequence[MeshUnit]) -> Vectors:
         """``(len(units), dim)`` unit rows: the histogram, the network embedding, or both."""
-        parts: list[Vectors] = []
+        histograms = embeddings = None
         if self.kind != "siamese":
-            parts.append(np.stack([_given(u.histogram) for u in units]))
+            histograms = np.stack([_given(u.histogram) for u in units])
         if self.network is not None:
-            parts.append(self.network.embed(np.stack([_given(u.cloud) for u in units])))
-        if self.kind == "fused":
-            parts = [parts[0] * FUSED_WEIGHTS[0], parts[1] * FUSED_WEIGHTS[1]]
-        return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+            embeddings = self.network.embed(np.stack([_given(u.cloud) for u in units]))
+        if histograms is not None and embeddings is not None:
+            return self.fusion.fuse(histograms, embeddings)
+        only = histograms if histograms is not None else embeddings
+        return np.ascontiguousarray(_given(only), dtype=np.float32)
 
 
 def _given(part: Vectors | None) -> Vectors:

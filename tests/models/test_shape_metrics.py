@@ -8,9 +8,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from ipsim.benchmarks.shape_metrics import (
+from ipsim.models.shape_metrics import (
     RECALL_LEVELS,
+    ShapeScores,
     curve_of,
+    pooled,
     precision_recall,
     rankings,
     relevance,
@@ -153,3 +155,14 @@ def test_a_ranking_that_is_not_a_permutation_is_refused() -> None:
         relevance([[0, 1]], [0], ["a", "a", "b"])  # lists the query itself
     with pytest.raises(ValueError, match="shape"):
         relevance([[1]], [0], ["a", "a", "b"])
+
+
+def test_pooled_weights_each_fold_by_its_queries() -> None:
+    first = ShapeScores(1.0, 0.5, 1.0, 0.4, 0.9, 0.8, queries=3, skipped=1)
+    second = ShapeScores(0.0, 0.1, 0.2, 0.0, 0.5, 0.4, queries=1)
+    both = pooled([first, second])
+    assert both.queries == 4 and both.skipped == 1
+    assert both.nn == pytest.approx(0.75) and both.first_tier == pytest.approx(0.4)
+    assert both.map == pytest.approx((0.8 * 3 + 0.4) / 4)
+    with pytest.raises(ValueError):
+        pooled([])

@@ -230,3 +230,21 @@ def precision_recall(
 ) -> tuple[Floats, Floats]:
     """The averaged precision–recall curve: ``(recall levels, precision)``, 11 points each."""
     return curve_of(_hits(similarity, labels, queries))
+
+
+def pooled(parts: Sequence[ShapeScores]) -> ShapeScores:
+    """Scores of several disjoint query sets (cross-validation folds) as one set: every
+    measure weighted by its part's query count, as if all queries had been one table."""
+    total = sum(p.queries for p in parts)
+    if total == 0:
+        raise ValueError("no queries to pool")
+
+    def mean(measure: str) -> float:
+        return float(sum(getattr(p, measure) * p.queries for p in parts)) / total
+
+    measures = ("nn", "first_tier", "second_tier", "e_measure", "dcg", "map")
+    return ShapeScores(
+        **{m: mean(m) for m in measures},
+        queries=total,
+        skipped=sum(p.skipped for p in parts),
+    )
