@@ -41,6 +41,7 @@ BENCHMARKS = (
     "trademark_words",
     "figurative",
     "mesh",
+    "mesh_cuda",
 )
 
 

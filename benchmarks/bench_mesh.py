@@ -45,9 +45,8 @@ import base64
 import hashlib
 import itertools
 import json
-import statistics
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +57,7 @@ import torch
 import trimesh
 from scipy.spatial import cKDTree
 
+from ipsim.benchmarks.bench_mesh_cuda import cuda_comparison, median_ms
 from ipsim.benchmarks.datasets import REPO, cache_dir, data_root
 from ipsim.benchmarks.report import Report, Table, add_common_arguments
 from ipsim.models.base import Encoder, InvalidContent
@@ -72,7 +72,7 @@ from ipsim.models.mesh_geometry import (
 from ipsim.models.mesh_histogram import d2_only
 from ipsim.models.mesh_io import parse_mesh
 from ipsim.models.mesh_preview import simplified
-from ipsim.models.mesh_siamese import DEFAULT_CHECKPOINT, CheckpointError, SiameseNetwork
+from ipsim.models.mesh_siamese import DEFAULT_CHECKPOINT, CheckpointError
 from ipsim.models.mesh_training import Item, Shape, discover, load_items, split_shapes
 from ipsim.models.mesh_variants import VARIANTS
 from ipsim.models.registry import load_encoder
@@ -473,17 +473,6 @@ def sized_copies(mesh: Mesh, sizes: Sequence[int]) -> list[Mesh]:
     return out
 
 
-def median_ms(work: Callable[[], object], repeat: int) -> float:
-    """Median wall time of ``repeat`` runs after one warm-up, in milliseconds."""
-    work()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return 1000.0 * statistics.median(times)
-
-
 def file_times(methods: Methods, raw: bytes, repeat: int) -> dict[str, float]:
     """Milliseconds for one binary PLY file: parsing alone, and each method's whole path."""
     content = _content(raw, "ply")
@@ -496,36 +485,6 @@ def file_times(methods: Methods, raw: bytes, repeat: int) -> dict[str, float]:
 
         ms[name] = median_ms(whole, repeat)
     return ms
-
-
-def cuda_comparison(units: Sequence[MeshUnit], checkpoint: Path | None, total: int) -> Table:
-    """Siamese batch embedding, CUDA against CPU: clouds/s and the largest vector difference."""
-    table = Table(
-        "Siamese batch embedding: CUDA (bf16 autocast) vs CPU",
-        ["device", "batch", "clouds", "clouds/s", "max |CUDA - CPU|"],
-    )
-    clouds = [u.cloud for u in units if u.cloud is not None]
-    if not torch.cuda.is_available() or not clouds:
-        table.add("no CUDA device" if clouds else "no Siamese checkpoint", None, None, None, None)
-        return table
-    tiled = np.resize(np.stack(clouds), (total, *clouds[0].shape))
-    networks = {d: SiameseNetwork.load(checkpoint, device=d) for d in ("cpu", "cuda")}
-    for batch in (64, 512):
-        vectors: dict[str, Matrix] = {}
-        for device, network in networks.items():
-
-            def run(network: SiameseNetwork = network, batch: int = batch) -> Matrix:
-                parts = [network.embed(tiled[i : i + batch]) for i in range(0, total, batch)]
-                return np.concatenate(parts)  # embed returns host arrays: synchronised
-
-            vectors[device] = run()
-            rate = total / (median_ms(run, 3) / 1000.0)
-            gap = np.abs(vectors["cuda"] - vectors["cpu"]).max() if device == "cuda" else None
-            label = torch.cuda.get_device_name() if device == "cuda" else "CPU"
-            table.add(
-                f"{device} ({label})", batch, total, rate, None if gap is None else float(gap)
-            )
-    return table
 
 
 # --------------------------------------------------------------------- report
@@ -664,7 +623,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.tables.append(speed)
 
     print("CUDA ...", flush=True)
-    report.tables.append(cuda_comparison(units, args.checkpoint, 1024 if args.quick else 8192))
+    clouds = [u.cloud for u in units if u.cloud is not None]
+    if clouds:
+        total = 1024 if args.quick else 8192
+        report.tables += cuda_comparison(np.stack(clouds), args.checkpoint, total)
 
     if "siamese" in nn and nn[BASELINE] > 0:
         report.notes.append(

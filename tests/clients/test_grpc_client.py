@@ -282,13 +282,21 @@ def test_answers_are_shaped_like_the_http_json(
     assert (servicer.requests[-1].collection, servicer.requests[-1].id) == ("patents", "EP1")
     assert client.search("patents", {"text": "bike"}) == {
         "hits": [
-            {"id": "d1", "score": 0.75, "fields": {"year": 2020}, "chunk": None, "match": None},
+            {
+                "id": "d1",
+                "score": 0.75,
+                "fields": {"year": 2020},
+                "chunk": None,
+                "match": None,
+                "preview": None,
+            },
             {
                 "id": "d2",
                 "score": 0.5,
                 "fields": {},
                 "chunk": {"index": 2, "start": 10, "end": 90},
                 "match": None,
+                "preview": None,
             },
         ],
         "total": 7,

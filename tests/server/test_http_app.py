@@ -84,6 +84,7 @@ def test_search_body_reaches_the_engine_typed_and_hits_come_back() -> None:
             "fields": {"a": 1},
             "chunk": {"index": 0, "start": 0, "end": 4},
             "match": None,
+            "preview": None,
         }
     ]
     assert engine.searches[0] == SearchRequest({"text": "x"}, k=3, offset=6, filter={"a": 1})
