@@ -55,6 +55,21 @@ def test_http_and_grpc_answer_alike_with_previews(server: ServerProcess, designs
         assert client.preview(designs, "cgal/elephant.off", "png") == png.content
 
 
+def test_a_siamese_collection_over_http_and_grpc(server: ServerProcess) -> None:
+    rows = ROWS[:8]
+    query = exported(moved(DEMO_MESHES / rows[3]["path"], seed=5), "obj")
+    with Client(server.url) as http, GrpcClient(server.grpc) as rpc:
+        info = rpc.create_collection("e2e-designs-siamese", "mesh", model="siamese")
+        assert info["model"] == "siamese" and info["dim"] == 128
+        assert rpc.upsert("e2e-designs-siamese", [demo_document(row) for row in rows]) == 8
+        over_http = http.search("e2e-designs-siamese", query, k=3)
+        over_grpc = rpc.search("e2e-designs-siamese", query, k=3)
+    assert over_http["hits"][0]["id"] == rows[3]["path"]
+    assert [(h["id"], h["score"]) for h in over_http["hits"]] == [
+        (h["id"], h["score"]) for h in over_grpc["hits"]
+    ]
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
