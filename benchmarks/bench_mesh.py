@@ -574,7 +574,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     report.tables.append(classes)
     plot = RESULTS / "mesh_pr.png"
-    plot_curves(curves, f"Mesh classes: {len(test_rows)} test shapes, 11-point PR", plot)
+    plot_curves(curves, f"Mesh classes: {shapes} test shapes, {scope}11-point PR", plot)
 
     families = {name: family_rank1(rows, designs, same) for name, rows in database.items()}
     family_table = Table(

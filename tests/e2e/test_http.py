@@ -127,7 +127,7 @@ def test_documents_round_trip_and_delete(http: httpx.Client) -> None:
         (
             "POST",
             "/v1/collections",
-            {"name": "x", "modality": "mesh"},
+            {"name": "x", "modality": "sequence"},
             400,
             "invalid_argument",
             "modality",
