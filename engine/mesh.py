@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -29,7 +30,8 @@ from ipsim.indexers.snapshot import atomic_write_bytes
 from ipsim.indexers.store import DocHit
 from ipsim.models.base import Prepared
 from ipsim.models.mesh import MeshEncoder
-from ipsim.models.mesh_geometry import Mesh
+from ipsim.models.mesh_geometry import Mesh, normalise
+from ipsim.models.mesh_io import decode_mesh
 
 PREVIEWS: dict[str, str] = {"png": "image/png", "glb": "model/gltf-binary"}
 """Depiction form → media type."""
@@ -77,7 +79,7 @@ class MeshCollection(Collection):
         hit = super()._hit(h)
         document = f"/v1/collections/{quote(self.name)}/documents/{quote(h.id, safe='')}"
         preview = {form: f"{document}?depict={form}" for form in PREVIEWS}
-        return Hit(hit.id, hit.score, hit.fields, hit.chunk, hit.match, preview)
+        return replace(hit, preview=preview)
 
     async def depict(self, doc_id: str, form: str) -> Depiction:
         """The design's PNG thumbnail or simplified GLB model."""
@@ -99,9 +101,9 @@ class MeshCollection(Collection):
         path = self._preview_path(digest, form)
         try:
             return path.read_bytes()
-        except FileNotFoundError:
-            (unit,) = self.mesh_encoder.preprocess(content, "document").units
-            self._render_previews(digest, unit.mesh, replace=True)
+        except FileNotFoundError:  # parse again, without computing the descriptors
+            mesh = normalise(decode_mesh(content, self.mesh_encoder.limits))
+            self._render_previews(digest, mesh, replace=True)
             return path.read_bytes()
 
     def _render_previews(self, digest: str, mesh: Mesh, *, replace: bool = False) -> None:

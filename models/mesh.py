@@ -17,7 +17,6 @@ network's point cloud. ``encode`` stacks histograms and runs the network on a ba
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ import numpy.typing as npt
 from ipsim.models.base import Prepared, Purpose, Span
 from ipsim.models.mesh_fusion import Fusion
 from ipsim.models.mesh_geometry import Mesh, face_areas, normalise
-from ipsim.models.mesh_io import MeshLimits, decode_mesh
+from ipsim.models.mesh_io import MeshLimits, mesh_file, parse_mesh
 
 if TYPE_CHECKING:
     from ipsim.models.mesh_siamese import SiameseNetwork
@@ -56,11 +55,10 @@ class MeshUnit:
     fields: dict[str, Any]
 
 
-def derived_fields(content: Mapping[str, Any], mesh: Mesh) -> dict[str, Any]:
+def derived_fields(raw: bytes, fmt: str, mesh: Mesh) -> dict[str, Any]:
     """What every stored design gets: format, counts, surface area, file digest."""
-    raw = base64.b64decode(content["mesh_b64"])
     return {
-        "format": str(content["format"]).lower(),
+        "format": fmt,
         "faces": len(mesh.faces),
         "vertices": len(mesh.vertices),
         "area": round(float(face_areas(mesh).sum()), 9),
@@ -125,8 +123,9 @@ class MeshEncoder:
         """Validate ``{"mesh_b64", "format"}``, normalise, and compute the CPU features."""
         from ipsim.models.mesh_histogram import describe
 
-        mesh = decode_mesh(content, self.limits)
-        fields = derived_fields(content, mesh)
+        raw, fmt = mesh_file(content, self.limits)
+        mesh = parse_mesh(raw, fmt, self.limits)
+        fields = derived_fields(raw, fmt, mesh)
         unit_mesh = normalise(mesh)
         histogram = describe(unit_mesh) if self.kind != "siamese" else None
         cloud = self.network.cloud(unit_mesh) if self.network is not None else None

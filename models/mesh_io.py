@@ -107,6 +107,11 @@ def decode_mesh(content: Mapping[str, Any], limits: MeshLimits = MeshLimits()) -
     ``format`` is case-insensitive. Raise :class:`InvalidContent` naming ``mesh_b64``,
     ``format`` or an unknown key.
     """
+    return parse_mesh(*mesh_file(content, limits), limits)
+
+
+def mesh_file(content: Mapping[str, Any], limits: MeshLimits = MeshLimits()) -> tuple[bytes, str]:
+    """The file bytes and lower-case format of a mesh content object, checked but not parsed."""
     if not isinstance(content, Mapping):
         raise InvalidContent("content", 'must be an object like {"mesh_b64": ..., "format": ...}')
     unknown = sorted(str(key) for key in content if key not in CONTENT_KEYS)
@@ -117,7 +122,7 @@ def decode_mesh(content: Mapping[str, Any], limits: MeshLimits = MeshLimits()) -
     fmt = _format(content["format"])
     if "mesh_b64" not in content:
         raise InvalidContent("mesh_b64", "is required")
-    return parse_mesh(_base64_bytes(content["mesh_b64"], limits.max_bytes), fmt, limits)
+    return _base64_bytes(content["mesh_b64"], limits.max_bytes), fmt
 
 
 def parse_mesh(
