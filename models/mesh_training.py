@@ -587,13 +587,18 @@ def train(options: TrainOptions, echo: Echo = print) -> dict[str, Any]:
     return run.meta
 
 
+def _inference_network(run: Run, options: TrainOptions) -> SiameseNetwork:
+    """The model being trained, wrapped for inference (callers set it back to training)."""
+    device = next(run.model.parameters()).device.type
+    return SiameseNetwork(run.model, options.network, run.meta, device)
+
+
 def fusion_calibration(run: Run, options: TrainOptions, shapes: Sequence[Item]) -> dict[str, Any]:
     """The fused model's calibration on the training shapes (:mod:`ipsim.models.mesh_fusion`)."""
     from ipsim.models.mesh_fusion import calibrate
     from ipsim.models.mesh_histogram import describe
 
-    device = next(run.model.parameters()).device.type
-    network = SiameseNetwork(run.model, options.network, run.meta, device)
+    network = _inference_network(run, options)
     meshes = [i.mesh for i in shapes]
     histograms = np.stack([describe(normalise(m)) for m in meshes])
     fusion, scores = calibrate(
@@ -605,8 +610,7 @@ def fusion_calibration(run: Run, options: TrainOptions, shapes: Sequence[Item]) 
 
 def validate(run: Run, options: TrainOptions, test: Sequence[Item]) -> dict[str, dict[str, Any]]:
     """The trained network against the D2 baseline on the test split."""
-    device = next(run.model.parameters()).device.type
-    network = SiameseNetwork(run.model, options.network, run.meta, device)
+    network = _inference_network(run, options)
     results = {"siamese": evaluate(lambda m: network_vectors(network, m), test, options.seed)}
     with contextlib.suppress(ImportError):  # no histogram module (or Open3D): no baseline
         results["d2"] = evaluate(d2_vectors, test, options.seed)
