@@ -430,3 +430,4 @@ __all__ = [
 # last (and importing either module first leaves both complete).
 import ipsim.clients.chem_files  # noqa: E402, F401
 from ipsim.clients import mesh_files as _mesh_files  # noqa: E402, F401
+from ipsim.clients import sequence_files as _sequence_files  # noqa: E402, F401

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ipsim.engine.errors import InvalidInput
+from ipsim.engine.validation import integer_option
 
 MODES = ("similarity", "substructure", "exact", "formula")
 MEASURES = ("tanimoto", "dice", "tversky")
@@ -93,8 +94,8 @@ def parse_chemical_query(mode: str | None, query: Mapping[str, Any]) -> Chemical
         return Substructure(
             structure,
             chirality=_flag(query, "chirality"),
-            max_hits=_integer(query, "max_hits", DEFAULT_MAX_HITS, 1, MAX_HITS_LIMIT),
-            timeout_ms=_integer(query, "timeout_ms", DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
+            max_hits=integer_option(query, "max_hits", DEFAULT_MAX_HITS, 1, MAX_HITS_LIMIT),
+            timeout_ms=integer_option(query, "timeout_ms", DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
         )
     if mode == "exact":
         return Exact(structure, connectivity=_flag(query, "connectivity"))
@@ -160,13 +161,6 @@ def _number(query: Mapping[str, Any], key: str, low: float, high: float) -> floa
     if not low <= value <= high:
         raise InvalidInput(f"query.{key}", f"must be from {low:g} to {high:g}, got {value:g}")
     return float(value)
-
-
-def _integer(query: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value = query.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidInput(f"query.{key}", f"must be an integer from {low} to {high}")
-    return value
 
 
 def _flag(query: Mapping[str, Any], key: str) -> bool:

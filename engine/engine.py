@@ -334,6 +334,10 @@ def _collection_class(modality: str) -> type[Collection]:
         from ipsim.engine.mesh import MeshCollection
 
         return MeshCollection
+    if modality == "sequence":
+        from ipsim.engine.sequence import SequenceCollection
+
+        return SequenceCollection
     return Collection
 
 

@@ -74,3 +74,11 @@ def check_page(k: object, offset: object, *, max_k: int, max_offset: int) -> tup
     if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= max_offset:
         raise InvalidInput("offset", f"must be an integer from 0 to {max_offset}")
     return k, offset
+
+
+def integer_option(query: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+    """``query[key]`` (or ``default``) as an integer in ``[low, high]``; InvalidInput if not."""
+    value = query.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(f"query.{key}", f"must be an integer from {low} to {high}")
+    return value

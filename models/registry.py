@@ -37,8 +37,15 @@ def resolve_text_model(name: str) -> tuple[str, Path]:
     )
 
 
-AVAILABLE_MODALITIES: tuple[str, ...] = ("text", "image", "mesh", "chemical", "trademark")
-"""Modalities with an encoder in this build (the others arrive with their issues)."""
+AVAILABLE_MODALITIES: tuple[str, ...] = (
+    "text",
+    "image",
+    "mesh",
+    "chemical",
+    "sequence",
+    "trademark",
+)
+"""Modalities with an encoder in this build: all of them."""
 
 
 def load_encoder(
@@ -75,6 +82,14 @@ def load_encoder(
             return MeshEncoder(model, device=device, limits=mesh_limits)  # type: ignore[return-value]
         except UnknownMeshModel as exc:
             raise UnknownModel(str(exc)) from exc
+    if modality == "sequence":
+        from ipsim.models.sequence import DEFAULT_SEQUENCE_MODEL, SequenceEncoder
+
+        if model not in (None, DEFAULT_SEQUENCE_MODEL):
+            raise UnknownModel(
+                f"unknown sequence model {model!r}: this build has {DEFAULT_SEQUENCE_MODEL!r}"
+            )
+        return SequenceEncoder()  # type: ignore[return-value]
     if modality == "chemical":
         from ipsim.models.chemical import DEFAULT_CHEMICAL_MODEL, ChemicalEncoder
 

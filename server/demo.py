@@ -13,6 +13,7 @@ from typing import Any
 from ipsim.engine.engine import Engine
 from ipsim.engine.errors import NotFound
 from ipsim.engine.types import CollectionSpec, Document, IndexSpec
+from ipsim.models.sequence_formats import parse_st26, sequence_document
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ class DemoCollection:
     name: str
     modality: str
     file: str
-    """JSON Lines of documents, or a mesh folder's ``labels.csv``."""
+    """JSON Lines of documents, a mesh folder's ``labels.csv``, or a folder of ST.26 listings."""
 
 
 DEMOS = (
@@ -33,6 +34,7 @@ DEMOS = (
     DemoCollection("molecules", "chemical", "chemicals.jsonl"),
     DemoCollection("trademarks", "trademark", "trademarks.jsonl"),
     DemoCollection("designs", "mesh", "meshes/labels.csv"),
+    DemoCollection("sequences", "sequence", "sequences"),
 )
 
 
@@ -43,9 +45,18 @@ async def build_demo(engine: Engine, demo_dir: Path = DEMO_DIR) -> None:
 
 
 def _documents(path: Path) -> list[dict[str, Any]]:
+    if path.is_dir():
+        return [doc for listing in sorted(path.glob("*.st26.xml")) for doc in _listed(listing)]
     if path.suffix == ".csv":
         return [_mesh_document(path.parent, row) for row in csv.DictReader(path.open())]
     return [json.loads(line) for line in path.open(encoding="utf-8")]
+
+
+def _listed(path: Path) -> list[dict[str, Any]]:
+    """The sequences of one ST.26 listing: ids ``<listing>:<SEQ ID NO>``."""
+    listing = parse_st26(path.read_bytes())
+    name = path.name.removesuffix(".st26.xml")
+    return [sequence_document(name, listing, entry) for entry in listing.entries]
 
 
 def _mesh_document(folder: Path, row: dict[str, str]) -> dict[str, Any]:

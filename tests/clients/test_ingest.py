@@ -131,12 +131,12 @@ def test_reader_is_chosen_by_extension(tmp_path: Path, monkeypatch: pytest.Monke
 
 @pytest.mark.parametrize("name", ["molecules.cdx", "README"])
 def test_unknown_extension_is_a_clear_bad_request(name: str) -> None:
-    with pytest.raises(BadRequest, match=r"cannot ingest a file of this type \(known: .jsonl"):
+    with pytest.raises(BadRequest, match=r"cannot ingest a file of this type \(known: .*\.jsonl"):
         reader_for(Path(name))
 
 
 def test_a_folder_gives_its_known_files_in_name_order(tmp_path: Path) -> None:
-    for name in ["b.jsonl", "a.ndjson", ".hidden.jsonl", "notes.txt"]:
+    for name in ["b.jsonl", "a.ndjson", ".hidden.jsonl", "notes.md"]:
         (tmp_path / name).write_text("", encoding="utf-8")
     (tmp_path / "sub.jsonl").mkdir()
     assert source_files(tmp_path) == [tmp_path / "a.ndjson", tmp_path / "b.jsonl"]
@@ -144,11 +144,11 @@ def test_a_folder_gives_its_known_files_in_name_order(tmp_path: Path) -> None:
 
 
 def test_a_folder_with_nothing_to_read_is_a_bad_request(tmp_path: Path) -> None:
-    (tmp_path / "notes.txt").write_text("", encoding="utf-8")
+    (tmp_path / "notes.md").write_text("", encoding="utf-8")
     with pytest.raises(BadRequest, match="no files to ingest in this folder"):
         source_files(tmp_path)
     with pytest.raises(BadRequest, match="cannot ingest a file of this type"):
-        source_files(tmp_path / "notes.txt")
+        source_files(tmp_path / "notes.md")
 
 
 # --- checkpoints --------------------------------------------------------------------

@@ -42,7 +42,7 @@ def folder(tmp_path: Path) -> Path:
     meshes.mkdir()
     for name in SAMPLES:
         shutil.copy(MESH / "assimp" / name, meshes / name)
-    (meshes / "notes.txt").write_text("not a mesh", encoding="utf-8")
+    (meshes / "notes.md").write_text("not a mesh", encoding="utf-8")
     (meshes / ".hidden.stl").write_bytes(b"solid hidden\nendsolid\n")
     (meshes / "sub").mkdir()
     (meshes / "sub" / "deeper.obj").write_bytes(b"v 0 0 0\n")

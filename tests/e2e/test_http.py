@@ -127,14 +127,6 @@ def test_documents_round_trip_and_delete(http: httpx.Client) -> None:
         (
             "POST",
             "/v1/collections",
-            {"name": "x", "modality": "sequence"},
-            400,
-            "invalid_argument",
-            "modality",
-        ),
-        (
-            "POST",
-            "/v1/collections",
             {"name": "Bad Name", "modality": "text"},
             400,
             "invalid_argument",
