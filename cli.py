@@ -42,6 +42,7 @@ BENCHMARKS = (
     "figurative",
     "mesh",
     "mesh_cuda",
+    "sequence",
 )
 
 

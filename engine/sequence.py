@@ -8,7 +8,12 @@ rebuilt from the stored documents when the collection opens and kept in step aft
 write, like the trademark word indexes. The best ``candidates`` of the index (default
 :data:`CANDIDATES`, at least four times the page depth) are aligned in parallel, and the
 hits are those with an E-value at or under ``max_evalue`` (default 10), ranked by bit
-score. Each hit's ``match`` is the alignment: score, bits, E-value, identity, coverages,
+score. A kind of sequence with at most :data:`EXACT_SCAN_RESIDUES` residues in the
+collection is not prefiltered: every sequence of it gets a score-only alignment (one
+striped profile, about 25 ms for 750 proteins) and the best are aligned again with a
+traceback, so small collections answer exactly what a full scan answers
+(``benchmarks/bench_sequence.py`` measures what the prefilter loses on larger ones).
+Each hit's ``match`` is the alignment: score, bits, E-value, identity, coverages,
 positions, strand and the aligned rows.
 
 The residues of every stored sequence are held in memory (about one byte per residue),
@@ -24,6 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
+import numpy as np
+
 from ipsim.engine.collection import Collection, ExplainedHit, Fetch, Ranking
 from ipsim.engine.errors import InvalidInput
 from ipsim.engine.types import Document, SearchRequest
@@ -31,11 +38,20 @@ from ipsim.engine.validation import integer_option
 from ipsim.indexers.filters import Filter
 from ipsim.indexers.kmer import KmerIndex
 from ipsim.indexers.store import DocHit, Record
-from ipsim.models.alignment import PROTEIN, Alignment, align, best_strand, reverse_complement
+from ipsim.models.alignment import (
+    DNA,
+    PROTEIN,
+    Alignment,
+    align,
+    best_strand,
+    reverse_complement,
+    scores,
+)
 from ipsim.models.base import Encoder, InvalidContent, Prepared
 from ipsim.models.sequence import SequenceEncoder, SequenceUnit, read_sequence
 
 CANDIDATES = 200
+EXACT_SCAN_RESIDUES = 2_000_000
 MAX_CANDIDATES = 5000
 DEFAULT_MAX_EVALUE = 10.0
 QUERY_OPTIONS = ("candidates", "max_evalue")
@@ -106,6 +122,18 @@ class SequenceCollection(Collection):
 
     # -- search --------------------------------------------------------------------------
 
+    def _candidates(
+        self, strands: Sequence[str], nucleotide: bool, limit: int
+    ) -> dict[str, SequenceUnit]:
+        """The index's best ``limit`` candidates for any of ``strands`` (caller holds the lock)."""
+        found: dict[int, int] = {}
+        for strand in strands:
+            numbers, counts = self._indexes[nucleotide].candidates(strand, limit)
+            for number, count in zip(numbers.tolist(), counts.tolist(), strict=True):
+                found[number] = max(found.get(number, 0), count)
+        best = sorted(found, key=lambda n: (-found[n], n))[:limit]
+        return {self._ids[n]: self._residues[self._ids[n]] for n in best}
+
     def _plan(self, request: SearchRequest, flt: Filter | None) -> Fetch:
         if request.mode not in (None, "alignment"):
             raise InvalidInput("mode", "sequence collections have one mode: alignment")
@@ -132,17 +160,18 @@ class SequenceCollection(Collection):
         if query.nucleotide:  # the index holds stored strands as given: look up both of ours
             strands.append(reverse_complement(strands[0]))
         with self._lock:
-            found: dict[int, int] = {}
-            for strand in strands:
-                numbers, counts = self._indexes[query.nucleotide].candidates(strand, limit)
-                for number, count in zip(numbers.tolist(), counts.tolist(), strict=True):
-                    found[number] = max(found.get(number, 0), count)
-            best = sorted(found, key=lambda n: (-found[n], n))[:limit]
-            chosen = [self._ids[n] for n in best]
-            units = {doc_id: self._residues[doc_id] for doc_id in chosen}
             database = max(1, self._sizes[query.nucleotide])
+            if database <= EXACT_SCAN_RESIDUES:
+                units = {
+                    doc_id: unit
+                    for doc_id, unit in self._residues.items()
+                    if unit.nucleotide == query.nucleotide
+                }
+            else:
+                units = self._candidates(strands, query.nucleotide, limit)
         if allowed is not None:
-            chosen = [doc_id for doc_id in chosen if doc_id in allowed]
+            units = {doc_id: unit for doc_id, unit in units.items() if doc_id in allowed}
+        chosen = _best_scoring(query, strands, units, limit)
         aligned = list(_WORKERS.map(lambda doc_id: _align(query, units[doc_id], database), chosen))
         scored = sorted(
             (
@@ -157,6 +186,20 @@ class SequenceCollection(Collection):
         hits = self.store.hits_for([(doc_id, bits) for bits, doc_id, _ in top])
         explained: list[DocHit] = [_explained(h, details[h.id]) for h in hits]
         return Ranking(explained, len(scored), complete=len(scored) <= window)
+
+
+def _best_scoring(
+    query: SequenceUnit, strands: Sequence[str], units: dict[str, SequenceUnit], limit: int
+) -> list[str]:
+    """The ``limit`` ids with the best score-only alignment (either strand), best first."""
+    ids = sorted(units)
+    if len(ids) <= limit:
+        return ids
+    subjects = [_searchable(units[doc_id]) for doc_id in ids]
+    scoring = DNA if query.nucleotide else PROTEIN
+    best = np.max([scores(strand, subjects, scoring) for strand in strands], axis=0)
+    order = np.lexsort((np.arange(len(ids)), -best))[:limit]
+    return [ids[i] for i in order]
 
 
 def _searchable(unit: SequenceUnit) -> str:

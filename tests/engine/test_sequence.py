@@ -176,3 +176,18 @@ async def test_delete_and_reopen_keep_the_index_in_step(tmp_path: Path) -> None:
         assert [(h.id, h.score) for h in again.hits] == [(h.id, h.score) for h in after.hits]
     finally:
         await reopened.close()
+
+
+async def test_the_prefilter_path_finds_what_the_exact_scan_finds_first(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ipsim.engine.sequence as sequence_module
+
+    queries = [{"sequence": _mutated(PROTEINS[i][2], 0.2, i)} for i in (5, 60, 150)]
+    exact = [await _search(engine, q, k=3) for q in queries]
+    monkeypatch.setattr(sequence_module, "EXACT_SCAN_RESIDUES", 0)  # force the k-mer index
+    prefiltered = [await _search(engine, {**q, "candidates": 50}, k=3) for q in queries]
+    for full, fast in zip(exact, prefiltered, strict=True):
+        assert fast.hits[0].id == full.hits[0].id
+        assert fast.hits[0].score == pytest.approx(full.hits[0].score)
+        assert fast.total <= 50
