@@ -122,6 +122,19 @@ class SequenceCollection(Collection):
 
     # -- search --------------------------------------------------------------------------
 
+    def _check_kind(self, query: SequenceUnit) -> None:
+        """Refuse a query of a kind the collection does not hold (rather than answer nothing)."""
+        with self._lock:
+            ours, others = self._sizes[query.nucleotide], self._sizes[not query.nucleotide]
+        if ours == 0 and others > 0:
+            kinds = ("protein", "nucleotide")
+            kind, held = kinds[::-1] if query.nucleotide else kinds
+            raise InvalidInput(
+                "query.type",
+                f"the query is a {kind} sequence, but this collection holds only {held} "
+                "sequences: a query is aligned with sequences of its own kind",
+            )
+
     def _candidates(
         self, strands: Sequence[str], nucleotide: bool, limit: int
     ) -> dict[str, SequenceUnit]:
@@ -143,6 +156,7 @@ class SequenceCollection(Collection):
             unit = read_sequence(query, "query")
         except InvalidContent as exc:
             raise InvalidInput(f"query.{exc.field}", exc.message) from exc
+        self._check_kind(unit)
         depth = integer_option(options, "candidates", CANDIDATES, 1, MAX_CANDIDATES)
         max_evalue = _float_option(options, "max_evalue", DEFAULT_MAX_EVALUE)
 

@@ -191,3 +191,18 @@ async def test_the_prefilter_path_finds_what_the_exact_scan_finds_first(
         assert fast.hits[0].id == full.hits[0].id
         assert fast.hits[0].score == pytest.approx(full.hits[0].score)
         assert fast.total <= 50
+
+
+async def test_a_query_of_a_kind_the_collection_lacks_is_refused(tmp_path: Path) -> None:
+    engine = Engine(EngineOptions(data=tmp_path))
+    await engine.start()
+    try:
+        await engine.create_collection(CollectionSpec("dna", "sequence"))
+        await engine.upsert("dna", [Document(n, {"sequence": s}) for n, _, s in DNA[:5]])
+        with pytest.raises(InvalidInput) as bad:
+            await engine.search("dna", SearchRequest({"sequence": PROTEINS[0][2]}))
+        assert bad.value.field == "query.type" and "only nucleotide" in bad.value.detail
+        found = await engine.search("dna", SearchRequest({"sequence": DNA[1][2]}, k=1))
+        assert found.hits[0].id == DNA[1][0]
+    finally:
+        await engine.close()
