@@ -10,12 +10,10 @@ demo and say so. `make serve` loads the folder; `ipsim ingest NAME demo/sequence
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from ipsim.benchmarks.datasets import data_root
 from ipsim.models.sequence_formats import Listing, SequenceEntry, parse_fasta, write_st26
-from ipsim.tools.make_st26_samples import family_of, numbered
+from ipsim.tools.make_st26_samples import family_of, numbered, write_from_pfam
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "demo" / "sequences"
 
@@ -41,15 +39,7 @@ def build(source: Path) -> dict[str, bytes]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, help="default: the shared pfam_seed_sequences.fasta")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    source = args.source or data_root() / "sequences" / "pfam_seed_sequences.fasta"
-    for name, data in build(source).items():
-        (args.out / name).write_bytes(data)
-    print(f"{len(list(args.out.glob('*.st26.xml')))} listings → {args.out}")
+    write_from_pfam(build, DEFAULT_OUT, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

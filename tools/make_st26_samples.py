@@ -19,6 +19,7 @@ Run: ``.venv/bin/python -m ipsim.tools.make_st26_samples [--source FASTA] [--out
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from ipsim.benchmarks.datasets import data_root
@@ -117,16 +118,26 @@ def build(source: Path) -> dict[str, bytes]:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def write_from_pfam(
+    build: Callable[[Path], dict[str, bytes]],
+    default_out: Path,
+    description: str,
+    argv: list[str] | None = None,
+) -> None:
+    """The command line of the listing writers: ``--source FASTA``, ``--out DIR``."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--source", type=Path, help="default: the shared pfam_seed_sequences.fasta")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     source = args.source or data_root() / "sequences" / "pfam_seed_sequences.fasta"
     for name, data in build(source).items():
         (args.out / name).write_bytes(data)
         print(f"{args.out / name}: {len(data):,} bytes")
+
+
+def main(argv: list[str] | None = None) -> None:
+    write_from_pfam(build, DEFAULT_OUT, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import parasail
 import pytest
 import pytest_asyncio
 from support.data import shared_data
+from support.sequences import pfam_records
 
 from ipsim.engine.engine import Engine, EngineOptions
 from ipsim.engine.errors import InvalidInput
@@ -30,22 +31,7 @@ pytestmark = [
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
 
 
-def _fasta(path: Path) -> list[tuple[str, str, str]]:
-    """(name, family, residues) of each record."""
-    records: list[tuple[str, str, str]] = []
-    for block in path.read_text().split(">")[1:]:
-        header, *lines = block.splitlines()
-        name, *tags = header.split()
-        family = dict(t.split("=", 1) for t in tags)["family"]
-        records.append((name, family, "".join(lines)))
-    return records
-
-
-RECORDS = (
-    _fasta(shared_data("sequences", "pfam_seed_sequences.fasta"))
-    if shared_data("sequences").is_dir()
-    else []
-)
+RECORDS = pfam_records()
 PROTEINS = [r for r in RECORDS if not set(r[2]) <= set("ACGTN")]
 DNA = [r for r in RECORDS if set(r[2]) <= set("ACGTN")]
 

@@ -4,34 +4,21 @@ after adds, removes, replacements and compaction; DNA k-mers; bad arguments."""
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 import pytest
-from support.data import shared_data
+from support.sequences import PFAM, pfam_proteins
 
 import ipsim.indexers.kmer as kmer_module
 from ipsim.indexers.kmer import MURPHY10, KmerIndex
 from ipsim.models.alignment import reverse_complement
-
-PFAM = shared_data("sequences", "pfam_seed_sequences.fasta")
-
-
-def _fasta(path: Path) -> list[tuple[str, str]]:
-    records: list[tuple[str, list[str]]] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith(">"):
-            records.append((line[1:].strip(), []))
-        elif line.strip():
-            records[-1][1].append(line.strip())
-    return [(h, "".join(p)) for h, p in records]
 
 
 @pytest.fixture(scope="module")
 def proteins() -> list[str]:
     if not PFAM.exists():
         pytest.skip("shared sequence data absent")
-    return [s for h, s in _fasta(PFAM) if "mol=protein" in h]
+    return pfam_proteins()
 
 
 def _kmers(seq: str, k: int, groups: list[str]) -> list[tuple[int, str]]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import math
 import random
-from pathlib import Path
 
 import numpy as np
 import parasail
 import pytest
-from support.data import shared_data
+from support.sequences import PFAM, pfam_proteins
 
 from ipsim.models.alignment import (
     DNA,
@@ -23,25 +22,14 @@ from ipsim.models.alignment import (
     scores,
 )
 
-PFAM = shared_data("sequences", "pfam_seed_sequences.fasta")
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
-
-
-def _fasta(path: Path) -> list[tuple[str, str]]:
-    records: list[tuple[str, list[str]]] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith(">"):
-            records.append((line[1:].strip(), []))
-        elif line.strip():
-            records[-1][1].append(line.strip())
-    return [(h, "".join(p)) for h, p in records]
 
 
 @pytest.fixture(scope="module")
 def proteins() -> list[str]:
     if not PFAM.exists():
         pytest.skip("shared sequence data absent")
-    return [s for h, s in _fasta(PFAM) if "mol=protein" in h]
+    return pfam_proteins()
 
 
 def _blosum62(a: str, b: str) -> int:
