@@ -29,7 +29,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	@mkdir -p build/typecheck && ln -sfn ../.. build/typecheck/ipsim
 	cd build/typecheck && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml \
-		-p ipsim.engine -p ipsim.models -p ipsim.indexers -p ipsim.server -p ipsim.clients -p ipsim.benchmarks \
+		-p ipsim.engine -p ipsim.models -p ipsim.indexers -p ipsim.server -p ipsim.clients -p ipsim.benchmarks -p ipsim.platform \
 		-m ipsim -m ipsim.config -m ipsim.cli -m ipsim.bitwords
 
 test: $(STAMP) lint typecheck

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
 def parse_hostport(value: str, *, field: str) -> tuple[str, int]:
@@ -21,6 +24,25 @@ def parse_hostport(value: str, *, field: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ValueError(f"{field} must look like HOST:PORT, got {value!r}")
     return host.strip("[]"), int(port)
+
+
+class SourceSettings(BaseModel):
+    """A remote ipsim server searched by the one-window search as ``NAME:collection``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="Its HTTP address, e.g. `https://search.eapo.example:8080`.")
+    api_key: SecretStr | None = Field(None, description="The API key it issued to this office.")
+    timeout_ms: float | None = Field(
+        None, ge=1, le=120_000, description="Per-search time-out (default `source_timeout_ms`)."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError(f"must look like http://HOST:PORT, got {value!r}")
+        return value
 
 
 class Settings(BaseSettings):
@@ -70,6 +92,16 @@ class Settings(BaseSettings):
         500_000, ge=1, description="Most triangles a mesh may have (polygons count as n-2)."
     )
 
+    # One-window search
+    sources: dict[str, SourceSettings] = Field(
+        default_factory=dict,
+        description='Remote ipsim servers by name: `{"eapo": {"url": ..., "api_key": ...}}`'
+        " (TOML: a `[sources.eapo]` table); searched as `eapo:COLLECTION`.",
+    )
+    source_timeout_ms: float = Field(
+        5000, ge=1, le=120_000, description="Default per-source time-out of the one-window search."
+    )
+
     # Durability
     snapshot_every: int = Field(
         50_000,
@@ -77,6 +109,23 @@ class Settings(BaseSettings):
         description="Write a snapshot after this many document writes (upserted/deleted ids).",
     )
     wal_group_commit_ms: float = Field(2.0, ge=0, le=1000)
+
+    # Platform database (result sets; filing, BI… later)
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the platform database, e.g. "
+        "`postgresql+psycopg://user@host/ipsim`; unset: the SQLite file `DATA/platform.db`.",
+    )
+
+    @field_validator("sources")
+    @classmethod
+    def _source_names(cls, value: dict[str, SourceSettings]) -> dict[str, SourceSettings]:
+        for name in value:
+            if not SOURCE_NAME.fullmatch(name):
+                raise ValueError(
+                    f"source name {name!r} must be 1-63 lowercase letters, digits, '_' or '-'"
+                )
+        return value
 
     @field_validator("http", "grpc")
     @classmethod
@@ -143,4 +192,4 @@ def load_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["Settings", "load_config_file", "parse_hostport"]
+__all__ = ["Settings", "SourceSettings", "load_config_file", "parse_hostport"]

@@ -34,7 +34,7 @@ from ipsim.clients.ingest import (
     InvalidRecord,
     source_files,
 )
-from ipsim.clients.render import cell, index_label, render_hits, render_table
+from ipsim.clients.render import cell, index_label, render_hits, render_table, score_label
 
 MODALITIES = ("text", "image", "mesh", "chemical", "sequence", "trademark")
 MESH_FORMATS = ("stl", "obj", "ply", "off")
@@ -186,7 +186,7 @@ def list_collections(obj: CliContext, as_json: bool) -> None:
     with obj.client() as client:
         infos = client.list_collections()
     if as_json:
-        _print_json({"collections": infos})
+        print_json({"collections": infos})
         return
     headers = ["NAME", "MODALITY", "COUNT", "DIM", "INDEX", "SHARDS", "MODEL"]
     rows = [
@@ -299,7 +299,7 @@ def _print_ingest_summary(name: str, reports: Sequence[FileReport], as_json: boo
             {"path": str(r.path), "upserted": r.upserted, "resumed_at_line": r.resumed_at_line}
             for r in reports
         ]
-        _print_json({"collection": name, "upserted": upserted, "files": files})
+        print_json({"collection": name, "upserted": upserted, "files": files})
         return
     for report in reports:
         if report.resumed_at_line:
@@ -339,13 +339,32 @@ def _print_ingest_summary(name: str, reports: Sequence[FileReport], as_json: boo
 @click.option(
     "--offset", type=click.IntRange(min=0), default=0, show_default=True, help="Hits to skip."
 )
-@click.option("--mode", help="Search mode (chemical: similarity, substructure, exact, formula).")
+@click.option(
+    "--mode",
+    help="Search mode (text: dense, lexical, hybrid; chemical: similarity, substructure,"
+    " exact, formula; trademark: spelling, phonetic, semantic, all, image).",
+)
 @click.option(
     "--threshold",
     type=click.FloatRange(0, 1),
     help="Lowest similarity to return, 0 to 1 (--smiles, --smarts, --molblock).",
 )
 @click.option("--filter", "filter_json", help='JSON over fields: {"ipc": {"prefix": "A61K"}}.')
+@click.option(
+    "--weight",
+    type=click.FloatRange(0, 1),
+    help="Hybrid text search (--mode hybrid): the dense share, 0 to 1 (default 0.7).",
+)
+@click.option("--group-by", help="At most --group-size hits per value of this field.")
+@click.option("--group-size", type=click.IntRange(1, 100), help="Hits per group (default 1).")
+@click.option(
+    "--fusion",
+    type=click.Choice(["rrf", "score", "raw"]),
+    help="How several collections' lists are fused (default rrf).",
+)
+@click.option(
+    "--timeout-ms", type=click.FloatRange(min=1), help="Per-source time-out, several collections."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the server's JSON only.")
 @click.pass_obj
 def search(
@@ -365,9 +384,19 @@ def search(
     mode: str | None,
     threshold: float | None,
     filter_json: str | None,
+    weight: float | None,
+    group_by: str | None,
+    group_size: int | None,
+    fusion: str | None,
+    timeout_ms: float | None,
     as_json: bool,
 ) -> None:
-    """Search collection NAME with exactly one query option."""
+    """Search collection NAME with exactly one query option.
+
+    NAME may list several collections, comma-separated, searched as one window with the
+    hits fused (`patents-ru,patents-ep`); `SOURCE:NAME` is a collection of a remote source
+    configured on the server (`eapo:patents`).
+    """
     values = (text, image, mesh, smiles, smarts, molblock, formula, sequence, word)
     given = [
         (option, value)
@@ -384,12 +413,27 @@ def search(
             names = ", ".join(f"--{option}" for option in THRESHOLD_OPTIONS)
             raise click.UsageError(f"--threshold goes with {names}, not --{option}")
         query["threshold"] = threshold
+    if weight is not None:
+        if option != "text":
+            raise click.UsageError("--weight goes with --text")
+        query["weight"] = weight
     mode = mode if mode is not None else DEFAULT_MODES.get(option)
     filter_ = parse_filter(filter_json) if filter_json is not None else None
+    collections = [part.strip() for part in name.split(",") if part.strip()]
+    one_window = len(collections) != 1 or ":" in collections[0]
+    if not one_window and (fusion is not None or timeout_ms is not None):
+        raise click.UsageError("--fusion and --timeout-ms go with several collections")
+    options: dict[str, Any] = {"k": k, "offset": offset, "filter": filter_, "mode": mode}
+    options |= {"group_by": group_by, "group_size": group_size}
     with obj.client() as client:
-        answer = client.search(name, query, k=k, offset=offset, filter=filter_, mode=mode)
+        if one_window:
+            answer = client.search_many(
+                collections, query, fusion=fusion, timeout_ms=timeout_ms, **options
+            )
+        else:
+            answer = client.search(collections[0], query, **options)
     if as_json:
-        _print_json(answer)
+        print_json(answer)
     else:
         click.echo(render_hits(answer, offset))
 
@@ -429,12 +473,12 @@ def parse_json_object(text: str, option: str, example: str) -> dict[str, Any]:
 
 
 def _read_b64(path: Path) -> str:
-    return base64.b64encode(_read_bytes(path)).decode("ascii")
+    return base64.b64encode(read_bytes(path)).decode("ascii")
 
 
 def _read_molblock(path: Path) -> str:
     try:
-        text = _read_bytes(path).decode("utf-8-sig")
+        text = read_bytes(path).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BadRequest(f"--molblock: {path.name}: not UTF-8 text ({exc.reason})") from exc
     molblock = first_molblock(text)
@@ -443,7 +487,7 @@ def _read_molblock(path: Path) -> str:
     return molblock
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -489,7 +533,7 @@ def get(
             text = client.depict(name, doc_id)
         else:
             document = client.get(name, doc_id)
-            text = _json_text(document) if as_json else _record_text(document)
+            text = json_text(document) if as_json else record_text(document)
     if output is None:
         click.echo(text)
         return
@@ -564,7 +608,7 @@ def create_watch(
         watch = client.create_watch(
             collection, query, threshold=threshold, mode=mode, filter=filter_, callback_url=callback
         )
-    click.echo(_json_text(watch) if as_json else _watch_text(watch))
+    click.echo(json_text(watch) if as_json else _watch_text(watch))
 
 
 @watches.command("get")
@@ -575,7 +619,7 @@ def get_watch(obj: CliContext, watch_id: str, as_json: bool) -> None:
     """Show watch ID."""
     with obj.client() as client:
         watch = client.get_watch(watch_id)
-    click.echo(_json_text(watch) if as_json else _watch_text(watch))
+    click.echo(json_text(watch) if as_json else _watch_text(watch))
 
 
 @watches.command("delete")
@@ -609,7 +653,7 @@ def watch_notifications(
     with obj.client() as client:
         answer = client.watch_notifications(watch_id, offset=offset, limit=limit)
     if as_json:
-        _print_json(answer)
+        print_json(answer)
         return
     notes = answer.get("notifications") or []
     total = answer.get("total")
@@ -618,7 +662,7 @@ def watch_notifications(
         return
     headers = ["CREATED", "DOCUMENT", "SCORE", "DELIVERY"]
     rows = [
-        [note.get("created"), note.get("document_id"), _score(note), _delivery_label(note)]
+        [note.get("created"), note.get("document_id"), score_label(note), _delivery_label(note)]
         for note in notes
     ]
     click.echo(f"{render_table(headers, rows)}\n{len(notes)} of {total} notifications")
@@ -641,12 +685,7 @@ def _watch_text(watch: dict[str, Any]) -> str:
     query = watch.get("query")
     if isinstance(query, dict):
         query = {key: cell(v) if isinstance(v, str) else v for key, v in query.items()}
-    return _record_text({**watch, "query": query})
-
-
-def _score(note: dict[str, Any]) -> Any:
-    score = note.get("score")
-    return f"{score:.4f}" if isinstance(score, int | float) else score
+    return record_text({**watch, "query": query})
 
 
 def _delivery_label(note: dict[str, Any]) -> str:
@@ -663,26 +702,29 @@ def _delivery_label(note: dict[str, Any]) -> str:
 # --- output -------------------------------------------------------------------------
 
 
-def _print_json(value: Any) -> None:
-    click.echo(_json_text(value))
+def print_json(value: Any) -> None:
+    click.echo(json_text(value))
 
 
 def _print_record(info: dict[str, Any], as_json: bool) -> None:
-    click.echo(_json_text(info) if as_json else _record_text(info))
+    click.echo(json_text(info) if as_json else record_text(info))
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _record_text(info: dict[str, Any]) -> str:
+def record_text(info: dict[str, Any]) -> str:
     """``key: value`` lines, keys aligned; objects and lists shown as JSON."""
     width = max((len(key) for key in info), default=0)
     return "\n".join(
-        f"{key + ':':<{width + 1}} {_json_text(value) if isinstance(value, dict | list) else value}"
+        f"{key + ':':<{width + 1}} {json_text(value) if isinstance(value, dict | list) else value}"
         for key, value in info.items()
     )
 
+
+# The portal's commands (facets, graphs, result sets) register themselves on `cli`.
+from ipsim.clients import cli_portal  # noqa: E402, F401
 
 __all__ = [
     "CliBadInput",
@@ -690,6 +732,10 @@ __all__ = [
     "CliFailure",
     "build_query",
     "cli",
+    "json_text",
     "parse_filter",
     "parse_json_object",
+    "print_json",
+    "read_bytes",
+    "record_text",
 ]

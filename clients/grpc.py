@@ -38,6 +38,7 @@ from ipsim.proto import (
     ERROR_CODE_METADATA,
     RETRY_AFTER_METADATA,
     from_struct,
+    from_value,
     search_pb2,
     search_pb2_grpc,
     to_struct,
@@ -235,8 +236,11 @@ class GrpcClient:
         offset: int = 0,
         filter: JSONObject | None = None,
         mode: str | None = None,
+        group_by: str | None = None,
+        group_size: int | None = None,
     ) -> JSONObject:
-        """Search one collection; return the answer (``hits``, ``total``, ``took_ms``)."""
+        """Search one collection; return the answer (``hits``, ``total``, ``took_ms``;
+        ``groups`` with ``group_by``)."""
         request = search_message(
             {
                 "collection": collection,
@@ -245,10 +249,48 @@ class GrpcClient:
                 "offset": offset,
                 "filter": filter,
                 "mode": mode,
+                "group_by": group_by,
+                "group_size": group_size,
             },
             "",
         )
         return search_json(self._unary(self._stub.Search, request))
+
+    def search_many(
+        self,
+        collections: Iterable[str],
+        query: JSONObject,
+        *,
+        k: int = 10,
+        offset: int = 0,
+        filter: JSONObject | None = None,
+        mode: str | None = None,
+        fusion: str | None = None,
+        weights: Mapping[str, float] | None = None,
+        timeout_ms: float | None = None,
+        group_by: str | None = None,
+        group_size: int | None = None,
+    ) -> JSONObject:
+        """One window over several collections (``SOURCE:NAME`` for a remote source's);
+        the answer is shaped like the HTTP one: fused ``hits`` each with ``collection`` and
+        ``source_score``, ``partial``, ``sources``."""
+        message = search_pb2.SearchManyRequest(
+            collections=[_string(name, f"collections[{i}]") for i, name in enumerate(collections)],
+            query=_struct(query, "query"),
+            k=_integer(k, "k"),
+            offset=_integer(offset, "offset"),
+        )
+        if filter is not None:
+            message.filter.CopyFrom(_struct(filter, "filter"))
+        for name, value in (("mode", mode), ("fusion", fusion), ("group_by", group_by)):
+            if value is not None:
+                setattr(message, name, _string(value, name))
+        if group_size is not None:
+            message.group_size = _integer(group_size, "group_size")
+        if timeout_ms is not None:
+            message.timeout_ms = timeout_ms
+        message.weights.update(weights or {})
+        return search_many_json(self._unary(self._stub.SearchMany, message))
 
     def search_stream(self, requests: Iterable[JSONObject]) -> Iterator[JSONObject]:
         """Run many searches over one stream; yield one answer per request, in order.
@@ -359,8 +401,11 @@ def search_message(
             setattr(message, name, _integer(request[name], f"{prefix}{name}"))
     if request.get("filter") is not None:
         message.filter.CopyFrom(_struct(request["filter"], f"{prefix}filter"))
-    if request.get("mode") is not None:
-        message.mode = _string(request["mode"], f"{prefix}mode")
+    for name in ("mode", "group_by"):
+        if request.get(name) is not None:
+            setattr(message, name, _string(request[name], f"{prefix}{name}"))
+    if request.get("group_size") is not None:
+        message.group_size = _integer(request["group_size"], f"{prefix}group_size")
     return message
 
 
@@ -419,12 +464,59 @@ def notification_json(note: search_pb2.Notification) -> JSONObject:
 
 
 def search_json(answer: search_pb2.SearchResponse) -> JSONObject:
-    """``{"hits": [{"id", "score", "fields", "chunk"}], "total", "took_ms", "truncated"}``."""
-    return {
+    """``{"hits": [{"id", "score", "fields", "chunk"}], "total", "took_ms", "truncated"}``,
+    and ``groups`` (``[{"value", "hits"}]``) when the search was grouped."""
+    groups = [
+        {"value": from_value(g.value), "hits": [_hit_json(h) for h in g.hits]}
+        for g in answer.groups
+    ]
+    result: JSONObject = {
         "hits": [_hit_json(hit) for hit in answer.hits],
         "total": answer.total,
         "took_ms": answer.took_ms,
         "truncated": answer.truncated,
+    }
+    if groups:
+        result["groups"] = groups
+    return result
+
+
+def search_many_json(answer: search_pb2.SearchManyResponse) -> JSONObject:
+    """A SearchMany answer shaped like the HTTP ``/v1/search`` JSON."""
+    groups = [
+        {"value": from_value(g.value), "hits": [_sourced_json(h) for h in g.hits]}
+        for g in answer.groups
+    ]
+    sources = [
+        {
+            "collection": s.collection,
+            "status": s.status,
+            "took_ms": s.took_ms,
+            "total": s.total if s.HasField("total") else None,
+            "code": s.code or None,
+            "message": s.message or None,
+        }
+        for s in answer.sources
+    ]
+    return {
+        "hits": [_sourced_json(hit) for hit in answer.hits],
+        "total": answer.total,
+        "took_ms": answer.took_ms,
+        "partial": answer.partial,
+        "sources": sources,
+        "fusion": answer.fusion,
+        "truncated": answer.truncated,
+        "groups": groups or None,
+    }
+
+
+def _sourced_json(sourced: search_pb2.SourcedHit) -> JSONObject:
+    hit = _hit_json(sourced.hit)
+    return {
+        **hit,
+        "score": sourced.score,
+        "collection": sourced.collection,
+        "source_score": sourced.hit.score,
     }
 
 

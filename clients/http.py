@@ -16,6 +16,7 @@ only in how a request is sent. ``transport`` is httpx's seam: pass an
 from __future__ import annotations
 
 import email.utils
+import json
 import math
 import os
 import time
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -146,9 +147,66 @@ class Client:
         offset: int = 0,
         filter: JSONObject | None = None,
         mode: str | None = None,
+        group_by: str | None = None,
+        group_size: int | None = None,
     ) -> JSONObject:
-        """Search one collection; return the server's answer (``hits``, ``total``, ``took_ms``)."""
-        return self._send(_search_call(collection, query, k, offset, filter, mode))
+        """Search one collection; return the server's answer (``hits``, ``total``, ``took_ms``;
+        ``groups`` with ``group_by``: at most ``group_size`` hits per value of that field)."""
+        options: JSONObject = {"k": k, "offset": offset, "filter": filter, "mode": mode}
+        options |= {"group_by": group_by, "group_size": group_size}
+        return self._send(_search_call(collection, query, options))
+
+    def search_many(
+        self,
+        collections: Iterable[str],
+        query: JSONObject,
+        *,
+        k: int = 10,
+        offset: int = 0,
+        filter: JSONObject | None = None,
+        mode: str | None = None,
+        fusion: str | None = None,
+        weights: dict[str, float] | None = None,
+        timeout_ms: float | None = None,
+        group_by: str | None = None,
+        group_size: int | None = None,
+    ) -> JSONObject:
+        """One window over several collections (``eapo:patents`` names one of a remote
+        source): fused ``hits`` each with its ``collection``, ``partial`` and a report per
+        source. ``fusion`` is ``rrf`` (default), ``score`` or ``raw``."""
+        options: JSONObject = {"k": k, "offset": offset, "filter": filter, "mode": mode}
+        options["fusion"] = fusion
+        options |= {"weights": weights, "timeout_ms": timeout_ms}
+        options |= {"group_by": group_by, "group_size": group_size}
+        return self._send(_search_many_call(collections, query, options))
+
+    def neighbors(
+        self,
+        collection: str,
+        doc_id: str,
+        *,
+        depth: int = 1,
+        k: int = 10,
+        collections: Iterable[str] | None = None,
+        min_score: float | None = None,
+    ) -> JSONObject:
+        """The nearest documents of a document as a graph: ``root``, ``nodes``, ``edges``
+        (``source``, ``target``, ``score``, ``rank``); ``collections`` are searched instead
+        of ``collection`` (same modality)."""
+        return self._send(_neighbors_call(collection, doc_id, depth, k, collections, min_score))
+
+    def facets(
+        self,
+        collection: str,
+        field: str,
+        *,
+        prefix: str | None = None,
+        limit: int = 20,
+        filter: JSONObject | None = None,
+    ) -> JSONObject:
+        """Documents per child code of ``prefix`` (per value for a flat field): ``values``
+        (``value``, ``count``, ``level``), ``other``, ``missing``, ``documents``."""
+        return self._send(_facets_call(collection, field, prefix, limit, filter))
 
     def create_watch(
         self,
@@ -179,6 +237,63 @@ class Client:
     ) -> JSONObject:
         """A page of a watch's notifications, oldest first: ``{"notifications", "total"}``."""
         return self._send(_watch_notifications_call(watch_id, offset, limit))
+
+    def create_result_set(
+        self,
+        search: JSONObject,
+        hits: Iterable[JSONObject] = (),
+        *,
+        name: str | None = None,
+        tags: Iterable[str] = (),
+        comment: str | None = None,
+    ) -> JSONObject:
+        """Save a search (the request as sent: ``collection`` or ``collections``, ``query``…)
+        and its hits, owned by this key; the answer's ``id`` is the link to forward."""
+        return self._send(_create_result_set_call(search, hits, name, tags, comment))
+
+    def get_result_set(self, set_id: str) -> JSONObject:
+        """One result set with its hits, tags and comments."""
+        return self._send(_get_result_set_call(set_id))
+
+    def update_result_set(
+        self,
+        set_id: str,
+        *,
+        name: str | None = None,
+        tags: Iterable[str] = (),
+        remove_tags: Iterable[str] = (),
+        comment: str | None = None,
+        hits: Iterable[JSONObject] = (),
+        remove_hits: Iterable[str] = (),
+        hit_tags: dict[str, list[str]] | None = None,
+        remove_hit_tags: dict[str, list[str]] | None = None,
+        hit_comments: dict[str, str] | None = None,
+    ) -> JSONObject:
+        """Annotate a result set in one transaction and return it; hits are keyed
+        ``"<collection>/<id>"``; removals apply before additions."""
+        changes = _result_set_changes(
+            name,
+            tags,
+            remove_tags,
+            comment,
+            hits,
+            remove_hits,
+            hit_tags,
+            remove_hit_tags,
+            hit_comments,
+        )
+        return self._send(_update_result_set_call(set_id, changes))
+
+    def list_result_sets(
+        self, *, tag: str | None = None, owner: str | None = None, offset: int = 0, limit: int = 100
+    ) -> JSONObject:
+        """A page of result-set summaries, newest first: ``{"result_sets", "total"}``. ``owner``
+        is ``me`` (the server's default), an identity or ``*`` (others' need an admin key)."""
+        return self._send(_list_result_sets_call(tag, owner, offset, limit))
+
+    def delete_result_set(self, set_id: str) -> None:
+        """Delete a result set (its owner or an admin key only)."""
+        self._send(_delete_result_set_call(set_id))
 
     def _send(self, call: _Call[T]) -> T:
         try:
@@ -282,9 +397,61 @@ class AsyncClient:
         offset: int = 0,
         filter: JSONObject | None = None,
         mode: str | None = None,
+        group_by: str | None = None,
+        group_size: int | None = None,
     ) -> JSONObject:
-        """Search one collection; return the server's answer (``hits``, ``total``, ``took_ms``)."""
-        return await self._send(_search_call(collection, query, k, offset, filter, mode))
+        """Search one collection (see :meth:`Client.search`)."""
+        options: JSONObject = {"k": k, "offset": offset, "filter": filter, "mode": mode}
+        options |= {"group_by": group_by, "group_size": group_size}
+        return await self._send(_search_call(collection, query, options))
+
+    async def search_many(
+        self,
+        collections: Iterable[str],
+        query: JSONObject,
+        *,
+        k: int = 10,
+        offset: int = 0,
+        filter: JSONObject | None = None,
+        mode: str | None = None,
+        fusion: str | None = None,
+        weights: dict[str, float] | None = None,
+        timeout_ms: float | None = None,
+        group_by: str | None = None,
+        group_size: int | None = None,
+    ) -> JSONObject:
+        """One window over several collections (see :meth:`Client.search_many`)."""
+        options: JSONObject = {"k": k, "offset": offset, "filter": filter, "mode": mode}
+        options["fusion"] = fusion
+        options |= {"weights": weights, "timeout_ms": timeout_ms}
+        options |= {"group_by": group_by, "group_size": group_size}
+        return await self._send(_search_many_call(collections, query, options))
+
+    async def neighbors(
+        self,
+        collection: str,
+        doc_id: str,
+        *,
+        depth: int = 1,
+        k: int = 10,
+        collections: Iterable[str] | None = None,
+        min_score: float | None = None,
+    ) -> JSONObject:
+        """The nearest documents of a document as a graph (see :meth:`Client.neighbors`)."""
+        call = _neighbors_call(collection, doc_id, depth, k, collections, min_score)
+        return await self._send(call)
+
+    async def facets(
+        self,
+        collection: str,
+        field: str,
+        *,
+        prefix: str | None = None,
+        limit: int = 20,
+        filter: JSONObject | None = None,
+    ) -> JSONObject:
+        """Documents per child code of ``prefix`` (see :meth:`Client.facets`)."""
+        return await self._send(_facets_call(collection, field, prefix, limit, filter))
 
     async def create_watch(
         self,
@@ -314,6 +481,60 @@ class AsyncClient:
     ) -> JSONObject:
         """A page of a watch's notifications, oldest first: ``{"notifications", "total"}``."""
         return await self._send(_watch_notifications_call(watch_id, offset, limit))
+
+    async def create_result_set(
+        self,
+        search: JSONObject,
+        hits: Iterable[JSONObject] = (),
+        *,
+        name: str | None = None,
+        tags: Iterable[str] = (),
+        comment: str | None = None,
+    ) -> JSONObject:
+        """Save a search and its hits (see :meth:`Client.create_result_set`)."""
+        return await self._send(_create_result_set_call(search, hits, name, tags, comment))
+
+    async def get_result_set(self, set_id: str) -> JSONObject:
+        """One result set with its hits, tags and comments."""
+        return await self._send(_get_result_set_call(set_id))
+
+    async def update_result_set(
+        self,
+        set_id: str,
+        *,
+        name: str | None = None,
+        tags: Iterable[str] = (),
+        remove_tags: Iterable[str] = (),
+        comment: str | None = None,
+        hits: Iterable[JSONObject] = (),
+        remove_hits: Iterable[str] = (),
+        hit_tags: dict[str, list[str]] | None = None,
+        remove_hit_tags: dict[str, list[str]] | None = None,
+        hit_comments: dict[str, str] | None = None,
+    ) -> JSONObject:
+        """Annotate a result set (see :meth:`Client.update_result_set`)."""
+        changes = _result_set_changes(
+            name,
+            tags,
+            remove_tags,
+            comment,
+            hits,
+            remove_hits,
+            hit_tags,
+            remove_hit_tags,
+            hit_comments,
+        )
+        return await self._send(_update_result_set_call(set_id, changes))
+
+    async def list_result_sets(
+        self, *, tag: str | None = None, owner: str | None = None, offset: int = 0, limit: int = 100
+    ) -> JSONObject:
+        """A page of result-set summaries (see :meth:`Client.list_result_sets`)."""
+        return await self._send(_list_result_sets_call(tag, owner, offset, limit))
+
+    async def delete_result_set(self, set_id: str) -> None:
+        """Delete a result set (its owner or an admin key only)."""
+        await self._send(_delete_result_set_call(set_id))
 
     async def _send(self, call: _Call[T]) -> T:
         try:
@@ -407,20 +628,50 @@ def _delete_document_call(collection: str, doc_id: str) -> _Call[None]:
     return _Call("DELETE", _document_path(collection, doc_id), None, _read_nothing)
 
 
-def _search_call(
-    collection: str,
-    query: JSONObject,
-    k: int,
-    offset: int,
-    filter: JSONObject | None,
-    mode: str | None,
-) -> _Call[JSONObject]:
-    body: JSONObject = {"query": query, "k": k, "offset": offset}
-    if filter is not None:
-        body["filter"] = filter
-    if mode is not None:
-        body["mode"] = mode
+def _search_call(collection: str, query: JSONObject, options: JSONObject) -> _Call[JSONObject]:
+    body = _search_body(query, options)
     return _Call("POST", f"{_collection_path(collection)}/search", body, _read_object)
+
+
+def _search_many_call(
+    collections: Iterable[str], query: JSONObject, options: JSONObject
+) -> _Call[JSONObject]:
+    body = {"collections": list(collections), **_search_body(query, options)}
+    return _Call("POST", "/v1/search", body, _read_object)
+
+
+def _search_body(query: JSONObject, options: JSONObject) -> JSONObject:
+    """The search body: the query and every option the caller set (``None``: not sent)."""
+    return {"query": query, **{key: value for key, value in options.items() if value is not None}}
+
+
+def _neighbors_call(
+    collection: str,
+    doc_id: str,
+    depth: int,
+    k: int,
+    collections: Iterable[str] | None,
+    min_score: float | None,
+) -> _Call[JSONObject]:
+    params: dict[str, str | int | float] = {"depth": depth, "k": k}
+    if collections is not None:
+        params["collections"] = ",".join(collections)
+    if min_score is not None:
+        params["min_score"] = min_score
+    path = f"{_document_path(collection, doc_id)}/neighbors?{urlencode(params)}"
+    return _Call("GET", path, None, _read_object)
+
+
+def _facets_call(
+    collection: str, field: str, prefix: str | None, limit: int, filter: JSONObject | None
+) -> _Call[JSONObject]:
+    params: dict[str, str | int] = {"field": field, "limit": limit}
+    if prefix is not None:
+        params["prefix"] = prefix
+    if filter is not None:
+        params["filter"] = json.dumps(filter, separators=(",", ":"))
+    path = f"{_collection_path(collection)}/facets?{urlencode(params)}"
+    return _Call("GET", path, None, _read_object)
 
 
 def _create_watch_call(
@@ -450,6 +701,64 @@ def _watch_notifications_call(watch_id: str, offset: int, limit: int) -> _Call[J
     return _Call("GET", path, None, _read_object)
 
 
+def _create_result_set_call(
+    search: JSONObject,
+    hits: Iterable[JSONObject],
+    name: str | None,
+    tags: Iterable[str],
+    comment: str | None,
+) -> _Call[JSONObject]:
+    body: JSONObject = {"search": search, "hits": list(hits), "tags": list(tags)}
+    body.update({key: value for key, value in (("name", name), ("comment", comment)) if value})
+    return _Call("POST", "/v1/result-sets", body, _read_object)
+
+
+def _get_result_set_call(set_id: str) -> _Call[JSONObject]:
+    return _Call("GET", _result_set_path(set_id), None, _read_object)
+
+
+def _result_set_changes(
+    name: str | None,
+    tags: Iterable[str],
+    remove_tags: Iterable[str],
+    comment: str | None,
+    hits: Iterable[JSONObject],
+    remove_hits: Iterable[str],
+    hit_tags: dict[str, list[str]] | None,
+    remove_hit_tags: dict[str, list[str]] | None,
+    hit_comments: dict[str, str] | None,
+) -> JSONObject:
+    """The PATCH body's parts that were given (lists made concrete; empty ones left out)."""
+    changes: JSONObject = {
+        "name": name,
+        "tags": list(tags),
+        "remove_tags": list(remove_tags),
+        "comment": comment,
+        "hits": list(hits),
+        "remove_hits": list(remove_hits),
+        "hit_tags": hit_tags,
+        "remove_hit_tags": remove_hit_tags,
+        "hit_comments": hit_comments,
+    }
+    return {key: value for key, value in changes.items() if value is not None and value != []}
+
+
+def _update_result_set_call(set_id: str, changes: JSONObject) -> _Call[JSONObject]:
+    return _Call("PATCH", _result_set_path(set_id), changes, _read_object)
+
+
+def _list_result_sets_call(
+    tag: str | None, owner: str | None, offset: int, limit: int
+) -> _Call[JSONObject]:
+    params: dict[str, str | int] = {"offset": offset, "limit": limit}
+    params.update({key: value for key, value in (("tag", tag), ("owner", owner)) if value})
+    return _Call("GET", f"/v1/result-sets?{urlencode(params)}", None, _read_object)
+
+
+def _delete_result_set_call(set_id: str) -> _Call[None]:
+    return _Call("DELETE", _result_set_path(set_id), None, _read_nothing)
+
+
 def _collection_path(name: str) -> str:
     # Names and ids are one path segment each, whatever characters they hold.
     return f"/v1/collections/{quote(name, safe='')}"
@@ -461,6 +770,10 @@ def _document_path(collection: str, doc_id: str) -> str:
 
 def _watch_path(watch_id: str) -> str:
     return f"/v1/watches/{quote(watch_id, safe='')}"
+
+
+def _result_set_path(set_id: str) -> str:
+    return f"/v1/result-sets/{quote(set_id, safe='')}"
 
 
 def _read_json(response: httpx.Response) -> Any:

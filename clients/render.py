@@ -18,22 +18,53 @@ def render_hits(answer: dict[str, Any], offset: int = 0) -> str:
     if not hits:
         return f"no hits{timing}"
     with_chunks = any(isinstance(hit.get("chunk"), dict) for hit in hits)
-    headers = ["RANK", "ID", "SCORE", "FIELDS"] + (["MATCH"] if with_chunks else [])
+    with_sources = any("collection" in hit for hit in hits)
+    group_of = _group_values(answer.get("groups"))
+    headers = ["RANK"] + (["GROUP"] if group_of else []) + (["COLLECTION"] if with_sources else [])
+    headers += ["ID", "SCORE", "FIELDS"] + (["MATCH"] if with_chunks else [])
     rows = []
     for rank, hit in enumerate(hits, start=offset + 1):
-        score = hit.get("score")
-        row = [
-            rank,
-            hit.get("id"),
-            f"{score:.4f}" if isinstance(score, int | float) else score,
-            fields_label(hit.get("fields")),
-        ]
+        row = [rank] + ([group_of.get(_hit_key(hit), "")] if group_of else [])
+        row += [hit.get("collection")] if with_sources else []
+        row += [hit.get("id"), score_label(hit), fields_label(hit.get("fields"))]
         if with_chunks:
             row.append(chunk_label(hit.get("chunk")))
         rows.append(row)
     total = answer.get("total")
     of_total = f" of {total}" if isinstance(total, int) else ""
-    return f"{render_table(headers, rows)}\n{len(hits)} hits{of_total}{timing}"
+    lines = [render_table(headers, rows), f"{len(hits)} hits{of_total}{timing}"]
+    lines += [f"partial: {failure}" for failure in _failed_sources(answer)]
+    return "\n".join(lines)
+
+
+def _group_values(groups: Any) -> dict[tuple[Any, Any], str]:
+    """The group value of each hit of a grouped answer (``hits`` lists the groups' hits)."""
+    if not isinstance(groups, list):
+        return {}
+    values = {}
+    for group in groups:
+        for hit in group.get("hits") or []:
+            values[_hit_key(hit)] = scalar(group.get("value"))
+    return values
+
+
+def _hit_key(hit: dict[str, Any]) -> tuple[Any, Any]:
+    return hit.get("collection"), hit.get("id")
+
+
+def _failed_sources(answer: dict[str, Any]) -> list[str]:
+    """`name: status (message)` for each source of a one-window answer that did not answer."""
+    return [
+        f"{s.get('collection')}: {s.get('status')} ({s.get('message') or s.get('code')})"
+        for s in answer.get("sources") or []
+        if isinstance(s, dict) and s.get("status") != "ok"
+    ]
+
+
+def score_label(hit: dict[str, Any]) -> Any:
+    """A hit's (or notification's) ``score`` to four decimals."""
+    score = hit.get("score")
+    return f"{score:.4f}" if isinstance(score, int | float) else score
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import numpy.typing as npt
 from ipsim.engine import metrics
 from ipsim.engine.batcher import DynamicBatcher
 from ipsim.engine.errors import InvalidInput
-from ipsim.engine.pages import PageCache, RankedList, window_for
+from ipsim.engine.pages import PageCache, RankedList, canonical, window_for
 from ipsim.engine.types import (
     ChunkRef,
     CollectionInfo,
@@ -215,10 +214,10 @@ class Collection:
 
     async def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
-        flt = self._parse_filter(request.filter)
+        flt = self.parse_filter(request.filter)
         fetch = self._plan(request, flt)
         needed = request.offset + request.k
-        key = (self.name, _canonical(request.query), _canonical(request.filter), request.mode)
+        key = (self.name, canonical(request.query), canonical(request.filter), request.mode)
         version = self.store.version
         ranked = self._pages.get(key, version)
         if ranked is None or (len(ranked.hits) < needed and not ranked.exhausted):
@@ -286,7 +285,7 @@ class Collection:
         """A drawing of a stored document (chemical structures, meshes); others have none."""
         raise InvalidInput("depict", f"{self.modality} collections have no depictions")
 
-    def _parse_filter(self, raw: Any) -> Filter | None:
+    def parse_filter(self, raw: Any) -> Filter | None:
         if raw is None:
             return None
         try:
@@ -304,7 +303,3 @@ class Collection:
         norm = float(np.linalg.norm(mean)) or 1.0
         result: Vector = (mean / norm).astype(np.float32)
         return result
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

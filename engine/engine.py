@@ -6,8 +6,9 @@ import asyncio
 import functools
 import logging
 import shutil
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from ipsim.engine.batcher import DynamicBatcher
 from ipsim.engine.collection import Collection, Vector
 from ipsim.engine.device import Device, resolve_device
 from ipsim.engine.errors import Conflict, InvalidInput, NotFound, NotReady
+from ipsim.engine.facets import FacetResult, FacetSpec, facet_counts, parse_facets
+from ipsim.engine.grouping import Grouping, grouped_page, parse_grouping
 from ipsim.engine.pages import PageCache
 from ipsim.engine.types import (
     MODALITIES,
@@ -22,6 +25,8 @@ from ipsim.engine.types import (
     CollectionSpec,
     Depiction,
     Document,
+    Hit,
+    HitGroup,
     SearchRequest,
     SearchResult,
 )
@@ -311,14 +316,72 @@ class Engine:
             raise NotFound(f"document {doc_id!r} is not in collection {name!r}")
 
     async def search(self, name: str, request: SearchRequest) -> SearchResult:
-        """Encode the query (batched), search with the filter inside, page stably."""
+        """Encode the query (batched), search with the filter inside, page stably.
+
+        With ``group_by`` the page holds ``k`` groups of at most ``group_size`` hits.
+        """
         collection = self._get(name)
         check_page(
             request.k, request.offset, max_k=self.options.max_k, max_offset=self.options.max_offset
         )
         if not isinstance(request.query, dict):
             raise InvalidInput("query", "must be an object")
-        return await collection.search(request)
+        grouping = parse_grouping(request.group_by, request.group_size)
+        specs = parse_facets(request.facets) if request.facets is not None else None
+        if grouping is None:
+            result = await collection.search(request)
+        else:
+            result = await self._grouped_search(collection, request, grouping)
+        if specs is None:
+            return result
+        flt = collection.parse_filter(request.filter)
+        counts = await asyncio.to_thread(facet_counts, collection.store, specs, flt)
+        return replace(result, facets=counts)
+
+    async def _grouped_search(
+        self, collection: Collection, request: SearchRequest, grouping: Grouping
+    ) -> SearchResult:
+        started = time.perf_counter()
+        last: list[SearchResult] = []
+
+        async def rank(depth: int) -> tuple[list[Hit], bool]:
+            ungrouped = replace(request, k=depth, offset=0, group_by=None, group_size=None)
+            last[:] = [await collection.search(ungrouped)]
+            return last[0].hits, len(last[0].hits) < depth
+
+        page = await grouped_page(
+            rank,
+            grouping,
+            offset=request.offset,
+            k=request.k,
+            max_depth=self.options.max_offset + self.options.max_k,
+            fields_of=lambda hit: hit.fields,
+            identity_of=lambda hit: hit.id,
+        )
+        groups = [HitGroup(g.value, g.hits) for g in page.groups]
+        return SearchResult(
+            hits=[hit for g in groups for hit in g.hits],
+            total=last[0].total,
+            took_ms=(time.perf_counter() - started) * 1000.0,
+            truncated=page.truncated or last[0].truncated,
+            groups=groups,
+        )
+
+    def collection_version(self, name: str) -> int:
+        """A number that grows with every change to the collection (``NotFound``)."""
+        return self._get(name).store.version
+
+    async def facets(
+        self, name: str, specs: Sequence[FacetSpec], filter: Any = None
+    ) -> dict[str, FacetResult]:
+        """Documents per child code (or value) of each facet, over those passing ``filter``.
+
+        ``specs`` come from :func:`~ipsim.engine.facets.parse_facets` or ``facet_spec``.
+        Raise ``NotFound`` (collection) or ``InvalidInput`` (``filter…``).
+        """
+        collection = self._get(name)
+        flt = collection.parse_filter(filter)
+        return await asyncio.to_thread(facet_counts, collection.store, specs, flt)
 
 
 def _collection_class(modality: str) -> type[Collection]:
@@ -338,6 +401,10 @@ def _collection_class(modality: str) -> type[Collection]:
         from ipsim.engine.sequence import SequenceCollection
 
         return SequenceCollection
+    if modality == "text":
+        from ipsim.engine.text import TextCollection
+
+        return TextCollection
     return Collection
 
 

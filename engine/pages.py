@@ -9,11 +9,12 @@ pages never repeat a document while the collection is unchanged.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 
 class HasId(Protocol):
@@ -77,6 +78,11 @@ class PageCache(Generic[H]):
         with self._lock:
             for key in [k for k in self._lists if isinstance(k, tuple) and k[:1] == (prefix,)]:
                 del self._lists[key]
+
+
+def canonical(value: Any) -> str:
+    """A JSON value as one string, equal for equal values (page cache keys)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def window_for(needed: int, *, minimum: int = 16) -> int:

@@ -237,7 +237,7 @@ class TrademarkCollection(Collection):
     async def validate_watch(self, query: dict[str, Any], mode: str | None, raw: Any) -> None:
         """Raise InvalidInput when a watch's query, mode or filter could not run here."""
         parsed = parse_trademark_query(mode, query)
-        self._parse_filter(raw)
+        self.parse_filter(raw)
         await asyncio.to_thread(self._prepare, parsed.content, "query", "query")
 
     async def _check_watch(self, watch: Watch, records: Sequence[Record]) -> None:
@@ -246,7 +246,7 @@ class TrademarkCollection(Collection):
         if watch.id not in self._watch_queries:  # a watch's query never changes
             self._watch_queries[watch.id] = await self._prepare_query(query)
         mark, row = self._watch_queries[watch.id]
-        flt = self._parse_filter(watch.filter)
+        flt = self.parse_filter(watch.filter)
         passing = await asyncio.to_thread(self.store.passing_ids, flt) if flt else None
         for record in records:
             if passing is not None and record.id not in passing:

@@ -65,6 +65,13 @@ class SearchRequest:
     offset: int = 0
     filter: JSON | None = None
     mode: str | None = None
+    group_by: str | None = None
+    """Show at most ``group_size`` hits per value of this field; ``k`` and ``offset`` then
+    count groups."""
+    group_size: int | None = None
+    facets: Any = None
+    """Fields to count per value or child code, over the documents passing the filter
+    (checked by :func:`ipsim.engine.facets.parse_facets`)."""
 
 
 @dataclass(frozen=True)
@@ -108,3 +115,15 @@ class SearchResult:
     took_ms: float
     truncated: bool = False
     """A budget (time, hit count) stopped the search early; ``total`` is then a lower bound."""
+    groups: list[HitGroup] | None = None
+    """With ``group_by``: the page's groups, each its field value and best hits."""
+    facets: dict[str, Any] | None = None
+    """With ``facets``: a :class:`ipsim.engine.facets.FacetResult` per field."""
+
+
+@dataclass(frozen=True)
+class HitGroup:
+    """One value of a ``group_by`` field and its best hits."""
+
+    value: Any
+    hits: list[Hit]

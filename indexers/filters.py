@@ -22,13 +22,15 @@ from __future__ import annotations
 import bisect
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
+from ipsim.indexers.field_counts import Bucketing, PostingArrays
 
 MAX_CLAUSES = 64
 MAX_IN_VALUES = 10_000
@@ -49,6 +51,7 @@ _ISO = re.compile(
     r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_K = TypeVar("_K", bound=Hashable)
 _ONE_DAY_US = 86_400_000_000
 
 
@@ -328,8 +331,12 @@ class _FieldPostings:
         self.strings = _Sorted()
         self.numbers = _Sorted()
         self.instants = _Sorted()
+        self.arrays = PostingArrays()
+        """The same postings flattened, for counting (facets)."""
 
     def add(self, row: int, keys: Iterable[ValueKey]) -> None:
+        keys = tuple(keys)
+        self.arrays.added(row, keys)
         for key in keys:
             rows = self.by_value.get(key)
             if rows is None:
@@ -345,6 +352,7 @@ class _FieldPostings:
                 at.add(row)
 
     def remove(self, row: int, keys: Iterable[ValueKey]) -> None:
+        self.arrays.removed(row)
         for key in keys:
             rows = self.by_value.get(key)
             if rows is not None:
@@ -433,6 +441,23 @@ class FieldIndex:
                 postings.remove(row, field_keys(value))
                 if not postings.by_value:
                     del self._fields[name]
+
+    def count_by(
+        self,
+        field: str,
+        bucketing: Bucketing[_K],
+        size: int,
+        among: npt.NDArray[np.bool_] | None = None,
+    ) -> tuple[dict[_K, int], int]:
+        """Rows per bucket of ``field``'s values, and rows with any value in it (facets).
+
+        A row counts once in a bucket however many of its values fall there, and only
+        where ``among`` (a mask over ``[0, size)``) is True; see :mod:`.field_counts`.
+        """
+        postings = self._fields.get(field)
+        if postings is None:
+            return {}, 0
+        return postings.arrays.count(postings.by_value, bucketing, size, among)
 
     def match(self, flt: Filter, size: int) -> npt.NDArray[np.bool_]:
         """A boolean mask over rows ``[0, size)``: True where every clause of ``flt`` holds.

@@ -25,15 +25,16 @@ import logging
 import math
 import shutil
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 import numpy as np
 
 from ipsim.indexers.base import Labels, Metric, Selection, VectorIndex, Vectors
 from ipsim.indexers.factory import load_index, make_index
+from ipsim.indexers.field_counts import Bucketing
 from ipsim.indexers.filters import FieldIndex, Filter
 from ipsim.indexers.idmap import IdMap, Int64s, VectorArena
 from ipsim.indexers.records import (
@@ -61,6 +62,7 @@ _INDEX = "index.bin"
 _VECTOR_CHUNK_ROWS = 4096
 
 _T = TypeVar("_T")
+_K = TypeVar("_K", bound=Hashable)
 
 IndexAnswer = tuple[Labels, np.ndarray[Any, Any]]
 """Labels and their final scores, as a family-specific index query answers them."""
@@ -88,6 +90,18 @@ class StoreOptions:
     fsync: bool = True
     device: str = "cpu"
     """Where the vector index searches (``cuda:N`` mirrors it onto that GPU when FAISS has one)."""
+
+
+@dataclass(frozen=True)
+class FieldCounts(Generic[_K]):
+    """What :meth:`CollectionStore.count_by` found."""
+
+    buckets: dict[_K, int]
+    """Documents per bucket; buckets with none are absent."""
+    present: int
+    """Documents passing the filter that have any (indexable) value in the field."""
+    documents: int
+    """Documents passing the filter."""
 
 
 class StoreError(RuntimeError):
@@ -435,6 +449,27 @@ class CollectionStore:
                 return len(self._ids)
             return int(self._fields.match(flt, self._ids.rows).sum())
 
+    def count_by(
+        self, fields: Mapping[str, Bucketing[_K]], flt: Filter | None = None
+    ) -> dict[str, FieldCounts[_K]]:
+        """Per field, the documents passing ``flt`` in each bucket of its values (facets).
+
+        A document counts once per bucket. Answered from the field index (no document is
+        read), every field in one state, the filter evaluated once.
+        """
+        with self._rw.read():
+            self._check_usable()
+            among = None
+            documents = len(self._ids)
+            if flt is not None and flt.clauses:
+                among = self._fields.match(flt, self._ids.rows)
+                documents = int(np.count_nonzero(among))
+            counted = {}
+            for field, bucketing in fields.items():
+                counts, present = self._fields.count_by(field, bucketing, self._ids.rows, among)
+                counted[field] = FieldCounts(counts, present, documents)
+        return counted
+
     def index_description(self) -> dict[str, object]:
         """The index family's own description (type, parameters, device)."""
         with self._rw.read():
@@ -726,4 +761,12 @@ class CollectionStore:
         return int(manifest["covered_seq"])
 
 
-__all__ = ["CollectionStore", "DocHit", "Record", "StoreError", "StoreLockedError", "StoreOptions"]
+__all__ = [
+    "CollectionStore",
+    "DocHit",
+    "FieldCounts",
+    "Record",
+    "StoreError",
+    "StoreLockedError",
+    "StoreOptions",
+]

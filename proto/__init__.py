@@ -51,6 +51,18 @@ def from_struct(struct: Struct) -> dict[str, Any]:
     return {key: _unpack(item) for key, item in struct.fields.items()}
 
 
+def to_value(item: Any, *, path: str = "$", exact: bool = True) -> Value:
+    """Pack any JSON value (a ``group_by`` field's value) into a ``Value``."""
+    value = Value()
+    _set(value, item, path, exact)
+    return value
+
+
+def from_value(value: Value) -> Any:
+    """Unpack a ``Value`` (the inverse of :func:`to_value`)."""
+    return _unpack(value)
+
+
 def _items(value: Mapping[str, Any], path: str) -> list[tuple[str, Any]]:
     if not isinstance(value, Mapping):
         raise ValueError(f"{path}: expected a JSON object, got {type(value).__name__}")
@@ -115,5 +127,7 @@ __all__ = [
     "MAX_EXACT_INT",
     "RETRY_AFTER_METADATA",
     "from_struct",
+    "from_value",
     "to_struct",
+    "to_value",
 ]

@@ -110,7 +110,7 @@ class DeleteDocumentResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("collection", "query", "k", "offset", "filter", "mode", "request_id")
+    __slots__ = ("collection", "query", "k", "offset", "filter", "mode", "request_id", "group_by", "group_size")
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
@@ -118,6 +118,8 @@ class SearchRequest(_message.Message):
     FILTER_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_SIZE_FIELD_NUMBER: _ClassVar[int]
     collection: str
     query: _struct_pb2.Struct
     k: int
@@ -125,7 +127,9 @@ class SearchRequest(_message.Message):
     filter: _struct_pb2.Struct
     mode: str
     request_id: str
-    def __init__(self, collection: _Optional[str] = ..., query: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., k: _Optional[int] = ..., offset: _Optional[int] = ..., filter: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., mode: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    group_by: str
+    group_size: int
+    def __init__(self, collection: _Optional[str] = ..., query: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., k: _Optional[int] = ..., offset: _Optional[int] = ..., filter: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., mode: _Optional[str] = ..., request_id: _Optional[str] = ..., group_by: _Optional[str] = ..., group_size: _Optional[int] = ...) -> None: ...
 
 class Chunk(_message.Message):
     __slots__ = ("index", "start", "end")
@@ -161,20 +165,117 @@ class Hit(_message.Message):
     def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., chunk: _Optional[_Union[Chunk, _Mapping]] = ..., match: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., preview: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
-    __slots__ = ("hits", "total", "took_ms", "request_id", "error", "truncated")
+    __slots__ = ("hits", "total", "took_ms", "request_id", "error", "truncated", "groups")
     HITS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     TOOK_MS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
     hits: _containers.RepeatedCompositeFieldContainer[Hit]
     total: int
     took_ms: float
     request_id: str
     error: Error
     truncated: bool
-    def __init__(self, hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., total: _Optional[int] = ..., took_ms: _Optional[float] = ..., request_id: _Optional[str] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., truncated: _Optional[bool] = ...) -> None: ...
+    groups: _containers.RepeatedCompositeFieldContainer[HitGroup]
+    def __init__(self, hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., total: _Optional[int] = ..., took_ms: _Optional[float] = ..., request_id: _Optional[str] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., truncated: _Optional[bool] = ..., groups: _Optional[_Iterable[_Union[HitGroup, _Mapping]]] = ...) -> None: ...
+
+class HitGroup(_message.Message):
+    __slots__ = ("value", "hits")
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    value: _struct_pb2.Value
+    hits: _containers.RepeatedCompositeFieldContainer[Hit]
+    def __init__(self, value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ...) -> None: ...
+
+class SearchManyRequest(_message.Message):
+    __slots__ = ("collections", "query", "k", "offset", "filter", "mode", "fusion", "weights", "timeout_ms", "group_by", "group_size")
+    class WeightsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    COLLECTIONS_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    FUSION_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_SIZE_FIELD_NUMBER: _ClassVar[int]
+    collections: _containers.RepeatedScalarFieldContainer[str]
+    query: _struct_pb2.Struct
+    k: int
+    offset: int
+    filter: _struct_pb2.Struct
+    mode: str
+    fusion: str
+    weights: _containers.ScalarMap[str, float]
+    timeout_ms: float
+    group_by: str
+    group_size: int
+    def __init__(self, collections: _Optional[_Iterable[str]] = ..., query: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., k: _Optional[int] = ..., offset: _Optional[int] = ..., filter: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., mode: _Optional[str] = ..., fusion: _Optional[str] = ..., weights: _Optional[_Mapping[str, float]] = ..., timeout_ms: _Optional[float] = ..., group_by: _Optional[str] = ..., group_size: _Optional[int] = ...) -> None: ...
+
+class SourcedHit(_message.Message):
+    __slots__ = ("collection", "hit", "score")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    HIT_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    hit: Hit
+    score: float
+    def __init__(self, collection: _Optional[str] = ..., hit: _Optional[_Union[Hit, _Mapping]] = ..., score: _Optional[float] = ...) -> None: ...
+
+class SourceReport(_message.Message):
+    __slots__ = ("collection", "status", "took_ms", "total", "code", "message")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TOOK_MS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    status: str
+    took_ms: float
+    total: int
+    code: str
+    message: str
+    def __init__(self, collection: _Optional[str] = ..., status: _Optional[str] = ..., took_ms: _Optional[float] = ..., total: _Optional[int] = ..., code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class SourcedGroup(_message.Message):
+    __slots__ = ("value", "hits")
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    value: _struct_pb2.Value
+    hits: _containers.RepeatedCompositeFieldContainer[SourcedHit]
+    def __init__(self, value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., hits: _Optional[_Iterable[_Union[SourcedHit, _Mapping]]] = ...) -> None: ...
+
+class SearchManyResponse(_message.Message):
+    __slots__ = ("hits", "total", "took_ms", "partial", "sources", "fusion", "truncated", "groups")
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    TOOK_MS_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    FUSION_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    hits: _containers.RepeatedCompositeFieldContainer[SourcedHit]
+    total: int
+    took_ms: float
+    partial: bool
+    sources: _containers.RepeatedCompositeFieldContainer[SourceReport]
+    fusion: str
+    truncated: bool
+    groups: _containers.RepeatedCompositeFieldContainer[SourcedGroup]
+    def __init__(self, hits: _Optional[_Iterable[_Union[SourcedHit, _Mapping]]] = ..., total: _Optional[int] = ..., took_ms: _Optional[float] = ..., partial: _Optional[bool] = ..., sources: _Optional[_Iterable[_Union[SourceReport, _Mapping]]] = ..., fusion: _Optional[str] = ..., truncated: _Optional[bool] = ..., groups: _Optional[_Iterable[_Union[SourcedGroup, _Mapping]]] = ...) -> None: ...
 
 class Error(_message.Message):
     __slots__ = ("code", "message", "reason", "retry_after")

@@ -75,6 +75,11 @@ class SearchServiceStub:
                 request_serializer=ipsim_dot_v1_dot_search__pb2.SearchRequest.SerializeToString,
                 response_deserializer=ipsim_dot_v1_dot_search__pb2.SearchResponse.FromString,
                 _registered_method=True)
+        self.SearchMany = channel.unary_unary(
+                '/ipsim.v1.SearchService/SearchMany',
+                request_serializer=ipsim_dot_v1_dot_search__pb2.SearchManyRequest.SerializeToString,
+                response_deserializer=ipsim_dot_v1_dot_search__pb2.SearchManyResponse.FromString,
+                _registered_method=True)
         self.SearchStream = channel.stream_stream(
                 '/ipsim.v1.SearchService/SearchStream',
                 request_serializer=ipsim_dot_v1_dot_search__pb2.SearchRequest.SerializeToString,
@@ -165,6 +170,14 @@ class SearchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchMany(self, request, context):
+        """One window over several collections, local and remote, fused; a remote source that is
+        down or slow makes the answer `partial` rather than failing it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SearchStream(self, request_iterator, context):
         """Many searches over one stream: every request gets exactly one response, in request
         order, carrying its `request_id`. A request that fails gets a response with `error`
@@ -243,6 +256,11 @@ def add_SearchServiceServicer_to_server(servicer, server):
                     servicer.Search,
                     request_deserializer=ipsim_dot_v1_dot_search__pb2.SearchRequest.FromString,
                     response_serializer=ipsim_dot_v1_dot_search__pb2.SearchResponse.SerializeToString,
+            ),
+            'SearchMany': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchMany,
+                    request_deserializer=ipsim_dot_v1_dot_search__pb2.SearchManyRequest.FromString,
+                    response_serializer=ipsim_dot_v1_dot_search__pb2.SearchManyResponse.SerializeToString,
             ),
             'SearchStream': grpc.stream_stream_rpc_method_handler(
                     servicer.SearchStream,
@@ -487,6 +505,33 @@ class SearchService:
             '/ipsim.v1.SearchService/Search',
             ipsim_dot_v1_dot_search__pb2.SearchRequest.SerializeToString,
             ipsim_dot_v1_dot_search__pb2.SearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchMany(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ipsim.v1.SearchService/SearchMany',
+            ipsim_dot_v1_dot_search__pb2.SearchManyRequest.SerializeToString,
+            ipsim_dot_v1_dot_search__pb2.SearchManyResponse.FromString,
             options,
             channel_credentials,
             insecure,

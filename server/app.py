@@ -7,14 +7,27 @@ from fastapi import FastAPI
 from ipsim import __version__
 from ipsim.config import Settings
 from ipsim.engine.engine import Engine
+from ipsim.engine.federation import Federation
+from ipsim.platform.result_sets import ResultSetStore
 from ipsim.server import errors
 from ipsim.server.auth import ApiKeys
 from ipsim.server.middleware import BodyLimit, JsonByDefault, RouteMetrics
-from ipsim.server.routes import collections, documents, health, search, watches
+from ipsim.server.remote_sources import build_federation
+from ipsim.server.routes import collections, documents, federated, graph, health, search, watches
+from ipsim.server.routes import facets as facet_routes
+from ipsim.server.routes import result_sets as result_set_routes
 
 
-def create_app(engine: Engine, settings: Settings, api_keys: ApiKeys | None = None) -> FastAPI:
-    """The HTTP app; the caller owns the engine's start and close."""
+def create_app(
+    engine: Engine,
+    settings: Settings,
+    api_keys: ApiKeys | None = None,
+    result_sets: ResultSetStore | None = None,
+    federation: Federation | None = None,
+) -> FastAPI:
+    """The HTTP app; the caller owns the engine's and the result-set store's start and close
+    (without a store, the /v1/result-sets routes answer 503). ``federation`` answers the
+    one-window search (default: built from the settings' remote sources)."""
     app = FastAPI(
         title="ipsim",
         version=__version__,
@@ -23,8 +36,21 @@ def create_app(engine: Engine, settings: Settings, api_keys: ApiKeys | None = No
     app.state.engine = engine
     app.state.settings = settings
     app.state.api_keys = api_keys
+    app.state.result_sets = result_sets
+    app.state.federation = federation or build_federation(engine, settings)
     errors.install(app)
-    for module in (health, collections, documents, search, watches):
+    # graph before documents: its …/{doc_id}/neighbors is not part of a document id
+    for module in (
+        health,
+        collections,
+        graph,
+        documents,
+        search,
+        facet_routes,
+        federated,
+        watches,
+        result_set_routes,
+    ):
         app.include_router(module.router)
     app.add_middleware(JsonByDefault)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -7,22 +7,26 @@ message); every rule about content lives in the engine.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
+from google.protobuf.struct_pb2 import Value
 
 from ipsim.config import Settings
 from ipsim.engine.errors import EngineError, InvalidInput
+from ipsim.engine.federation import MultiSearchRequest, MultiSearchResult, SourcedHit
 from ipsim.engine.types import (
     CollectionInfo,
     CollectionSpec,
     Document,
+    Hit,
     IndexSpec,
     SearchRequest,
     SearchResult,
 )
 from ipsim.engine.validation import check_document_id, check_page
 from ipsim.engine.watches import Notification, Watch
-from ipsim.proto import from_struct, search_pb2, to_struct
+from ipsim.proto import from_struct, search_pb2, to_struct, to_value
 
 # The HTTP API's error codes as gRPC status codes. A too-large request shares
 # RESOURCE_EXHAUSTED with a full queue (as gRPC's own size limit does); only the latter
@@ -118,8 +122,29 @@ def search_request(
         offset=offset,
         filter=from_struct(request.filter) if request.HasField("filter") else None,
         mode=request.mode if request.HasField("mode") else None,
+        group_by=request.group_by if request.HasField("group_by") else None,
+        group_size=request.group_size if request.HasField("group_size") else None,
     )
     return collection, search
+
+
+def search_many_request(request: search_pb2.SearchManyRequest) -> MultiSearchRequest:
+    """The federation's request for a SearchManyRequest (it checks the values itself)."""
+    if not request.HasField("query"):
+        raise InvalidInput("query", "is required")
+    return MultiSearchRequest(
+        collections=tuple(request.collections),
+        query=from_struct(request.query),
+        k=request.k if request.HasField("k") else _DEFAULT_SEARCH.k,
+        offset=request.offset if request.HasField("offset") else _DEFAULT_SEARCH.offset,
+        filter=from_struct(request.filter) if request.HasField("filter") else None,
+        mode=request.mode if request.HasField("mode") else None,
+        fusion=request.fusion if request.HasField("fusion") else "rrf",
+        weights=dict(request.weights) or None,
+        timeout_ms=request.timeout_ms if request.HasField("timeout_ms") else None,
+        group_by=request.group_by if request.HasField("group_by") else None,
+        group_size=request.group_size if request.HasField("group_size") else None,
+    )
 
 
 def upsert_documents(
@@ -177,18 +202,64 @@ def search_response(result: SearchResult) -> search_pb2.SearchResponse:
         total=result.total, took_ms=result.took_ms, truncated=result.truncated
     )
     for hit in result.hits:
-        message = response.hits.add(
-            id=hit.id, score=hit.score, fields=to_struct(hit.fields, path="fields", exact=False)
-        )
-        if hit.match is not None:
-            message.match.CopyFrom(to_struct(hit.match, path="match", exact=False))
-        if hit.preview is not None:
-            message.preview.update(hit.preview)
-        if hit.chunk is not None:
-            message.chunk.index = hit.chunk.index
-            message.chunk.start = hit.chunk.start
-            message.chunk.end = hit.chunk.end
+        _fill_hit(response.hits.add(), hit)
+    for group in result.groups or []:
+        message = response.groups.add(value=_group_value(group.value))
+        for hit in group.hits:
+            _fill_hit(message.hits.add(), hit)
     return response
+
+
+def search_many_response(result: MultiSearchResult) -> search_pb2.SearchManyResponse:
+    """A fused page as a SearchManyResponse."""
+    response = search_pb2.SearchManyResponse(
+        total=result.total,
+        took_ms=result.took_ms,
+        partial=result.partial,
+        fusion=result.fusion,
+        truncated=result.truncated,
+    )
+    for sourced in result.hits:
+        _fill_sourced(response.hits.add(), sourced)
+    for group in result.groups or []:
+        message = response.groups.add(value=_group_value(group.value))
+        for sourced in group.hits:
+            _fill_sourced(message.hits.add(), sourced)
+    for report in result.sources:
+        source = response.sources.add(
+            collection=report.collection,
+            status=report.status,
+            took_ms=report.took_ms,
+            code=report.code or "",
+            message=report.message or "",
+        )
+        if report.total is not None:
+            source.total = report.total
+    return response
+
+
+def _fill_sourced(message: search_pb2.SourcedHit, sourced: SourcedHit) -> None:
+    message.collection = sourced.collection
+    message.score = sourced.score
+    _fill_hit(message.hit, sourced.hit)
+
+
+def _fill_hit(message: search_pb2.Hit, hit: Hit) -> None:
+    message.id = hit.id
+    message.score = hit.score
+    message.fields.CopyFrom(to_struct(hit.fields, path="fields", exact=False))
+    if hit.match is not None:
+        message.match.CopyFrom(to_struct(hit.match, path="match", exact=False))
+    if hit.preview is not None:
+        message.preview.update(hit.preview)
+    if hit.chunk is not None:
+        message.chunk.index = hit.chunk.index
+        message.chunk.start = hit.chunk.start
+        message.chunk.end = hit.chunk.end
+
+
+def _group_value(value: Any) -> Value:
+    return to_value(value, path="group.value", exact=False)
 
 
 def error_message(code: str, message: str, retry_after: float | None = None) -> search_pb2.Error:

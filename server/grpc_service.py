@@ -27,6 +27,8 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 from grpc_reflection.v1alpha import reflection
 
 from ipsim.engine.errors import EngineError, InvalidInput, Overloaded
+from ipsim.engine.federation import Federation
+from ipsim.engine.sources import LocalSource
 from ipsim.engine.types import (
     Document,
 )
@@ -48,6 +50,8 @@ from ipsim.server.grpc_convert import (
     error_message,
     notification_message,
     required,
+    search_many_request,
+    search_many_response,
     search_request,
     search_response,
     upsert_documents,
@@ -76,10 +80,18 @@ class SearchServicer:
     grants the RPC's scope; ``None`` turns auth off.
     """
 
-    def __init__(self, engine: Engine, *, api_keys: ApiKeys | None, limits: GrpcLimits) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        api_keys: ApiKeys | None,
+        limits: GrpcLimits,
+        federation: Federation | None = None,
+    ) -> None:
         self._engine = engine
         self._api_keys = api_keys
         self._limits = limits
+        self._federation = federation or Federation(LocalSource(engine), max_k=limits.max_k)
 
     async def CreateCollection(
         self, request: search_pb2.CreateCollectionRequest, context: Context
@@ -227,6 +239,16 @@ class SearchServicer:
         """One search (scope ``read``)."""
         return await self._serve(context, "read", lambda: self._search(request))
 
+    async def SearchMany(
+        self, request: search_pb2.SearchManyRequest, context: Context
+    ) -> search_pb2.SearchManyResponse:
+        """One window over several collections, local and remote (scope ``read``)."""
+
+        async def work() -> search_pb2.SearchManyResponse:
+            return search_many_response(await self._federation.search(search_many_request(request)))
+
+        return await self._serve(context, "read", work)
+
     async def SearchStream(
         self, request_iterator: AsyncIterator[search_pb2.SearchRequest], context: Context
     ) -> AsyncIterator[search_pb2.SearchResponse]:
@@ -357,7 +379,12 @@ class GrpcService:
 
 
 def add_to_server(
-    server: grpc.aio.Server, engine: Engine, api_keys: ApiKeys | None, *, limits: GrpcLimits
+    server: grpc.aio.Server,
+    engine: Engine,
+    api_keys: ApiKeys | None,
+    *,
+    limits: GrpcLimits,
+    federation: Federation | None = None,
 ) -> GrpcService:
     """Register SearchService, ``grpc.health.v1`` and reflection on ``server``.
 
@@ -366,7 +393,7 @@ def add_to_server(
     call ``await service.set_serving(engine.ready)`` as soon as the server has started.
     Reflection is open too: it describes the schema, which is public.
     """
-    servicer = SearchServicer(engine, api_keys=api_keys, limits=limits)
+    servicer = SearchServicer(engine, api_keys=api_keys, limits=limits, federation=federation)
     # Generated code is untyped; the servicer has every method of the service.
     search_pb2_grpc.add_SearchServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     health_servicer = health_aio.HealthServicer()
@@ -382,11 +409,18 @@ def server_options(limits: GrpcLimits) -> list[tuple[str, Any]]:
 
 
 def create_server(
-    engine: Engine, *, api_keys: ApiKeys | None, limits: GrpcLimits
+    engine: Engine,
+    *,
+    api_keys: ApiKeys | None,
+    limits: GrpcLimits,
+    federation: Federation | None = None,
 ) -> tuple[grpc.aio.Server, GrpcService]:
-    """A ``grpc.aio`` server with every service registered; bind a port, then start it."""
+    """A ``grpc.aio`` server with every service registered; bind a port, then start it.
+
+    ``federation`` answers SearchMany (default: this engine's collections only).
+    """
     server = grpc.aio.server(options=server_options(limits))
-    return server, add_to_server(server, engine, api_keys, limits=limits)
+    return server, add_to_server(server, engine, api_keys, limits=limits, federation=federation)
 
 
 # --- helpers --------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from ipsim.engine.facets import FacetResult
 from ipsim.engine.types import CollectionInfo, Hit, SearchResult
 
 
@@ -72,6 +73,18 @@ class SearchBody(_Strict):
     offset: StrictInt = 0
     filter: dict[str, Any] | None = None
     mode: StrictStr | None = None
+    group_by: StrictStr | None = Field(
+        None,
+        description="A field (patent family, owner, application): at most `group_size` hits"
+        " per value, and `k` / `offset` count groups. A document without the field is a"
+        " group of its own.",
+    )
+    group_size: StrictInt | None = Field(None, description="Hits per group, 1-100 (default 1).")
+    facets: list[Any] | None = Field(
+        None,
+        description="Count documents passing the filter per value or child code of these"
+        ' fields: `["ipc", "country"]`, or `{"field": "ipc", "prefix": "A61K", "limit": 20}`.',
+    )
 
 
 class ChunkOut(BaseModel):
@@ -105,20 +118,64 @@ class HitOut(BaseModel):
         )
 
 
+class FacetValueOut(BaseModel):
+    value: str | int | float | bool | None = Field(
+        description="A child code in its canonical spelling (`A61K 31/00`), or a field value."
+    )
+    count: int = Field(description="Documents under it (each once, however many codes).")
+    level: str | None = Field(
+        None, description="The child's level (`section` … `subgroup`); null for flat fields."
+    )
+
+
+class FacetOut(BaseModel):
+    field: str
+    system: str | None = Field(
+        description="`ipc`, `cpc`, `vienna` or `locarno` (chosen by the field's name); null: flat."
+    )
+    prefix: str | None = Field(description="The code whose children these are, normalised.")
+    values: list[FacetValueOut] = Field(description="Largest first, ties by value.")
+    other: int = Field(description="Further children beyond `limit`.")
+    missing: int = Field(description="Documents passing the filter without the field.")
+    documents: int = Field(description="Documents passing the filter.")
+
+    @classmethod
+    def of(cls, result: FacetResult) -> FacetOut:
+        return cls.model_validate(result, from_attributes=True)
+
+
+class GroupOut(BaseModel):
+    value: Any = Field(description="The group's value of the `group_by` field (null: none).")
+    hits: list[HitOut]
+
+
 class SearchOut(BaseModel):
     hits: list[HitOut]
     total: int
     took_ms: float
     truncated: bool = False
     """A budget (time, hit count) stopped the search early; ``total`` is then a lower bound."""
+    groups: list[GroupOut] | None = Field(
+        None, description="With `group_by`: the page's groups; `hits` then lists their hits."
+    )
+    facets: dict[str, FacetOut] | None = Field(
+        None, description="With `facets`: counts per field over the documents passing the filter."
+    )
 
     @classmethod
     def of(cls, result: SearchResult) -> SearchOut:
+        groups = None
+        if result.groups is not None:
+            groups = [
+                GroupOut(value=g.value, hits=[HitOut.of(h) for h in g.hits]) for g in result.groups
+            ]
         return cls(
             hits=[HitOut.of(h) for h in result.hits],
             total=result.total,
             took_ms=result.took_ms,
             truncated=result.truncated,
+            groups=groups,
+            facets={f: FacetOut.of(r) for f, r in result.facets.items()} if result.facets else None,
         )
 
 

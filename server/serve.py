@@ -13,13 +13,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
 from ipsim.config import Settings
 from ipsim.engine.engine import Engine, EngineOptions
+from ipsim.platform.database import database_url
+from ipsim.platform.result_sets import ResultSetStore
 from ipsim.server.app import create_app
 from ipsim.server.auth import ApiKeys
 from ipsim.server.demo import build_demo
 from ipsim.server.grpc_service import GrpcLimits, create_server
+from ipsim.server.remote_sources import build_federation
 
 log = logging.getLogger("ipsim.serve")
 
@@ -75,13 +79,20 @@ async def serve(settings: Settings) -> int:
         grpc_host = grpc_host if _is_loopback(grpc_host) else "127.0.0.1"
         log.warning("auth is off (no IPSIM_API_KEYS); listening on loopback only")
 
+    try:
+        result_sets = ResultSetStore.open(database_url(settings.database_url, settings.data))
+    except SQLAlchemyError as exc:
+        print(f"ipsim: cannot open the platform database: {exc}", file=sys.stderr)
+        return 1
+
     engine = Engine(engine_options(settings))
     await engine.start()
     if settings.demo:
         await build_demo(engine)
 
+    federation = build_federation(engine, settings)
     grpc_server, grpc_service = create_server(
-        engine, api_keys=api_keys, limits=GrpcLimits.from_settings(settings)
+        engine, api_keys=api_keys, limits=GrpcLimits.from_settings(settings), federation=federation
     )
     try:
         bound_grpc = grpc_server.add_insecure_port(f"{_bracket(grpc_host)}:{grpc_port}")
@@ -93,7 +104,7 @@ async def serve(settings: Settings) -> int:
         return 1
     await grpc_server.start()
 
-    app = create_app(engine, settings, api_keys)
+    app = create_app(engine, settings, api_keys, result_sets, federation)
     config = uvicorn.Config(
         app,
         host=http_host,
@@ -128,6 +139,8 @@ async def serve(settings: Settings) -> int:
     await grpc_service.shutdown()
     http_server.should_exit = True
     await asyncio.gather(http_task, grpc_server.stop(SHUTDOWN_GRACE_S), return_exceptions=True)
+    await federation.close()
+    result_sets.close()
     try:
         await asyncio.wait_for(engine.close(), CLOSE_TIMEOUT_S)
     except TimeoutError:

@@ -64,6 +64,7 @@ def test_stubs_live_in_ipsim_proto_under_the_real_proto_path() -> None:
         "GetDocument",
         "DeleteDocument",
         "Search",
+        "SearchMany",
         "SearchStream",
         "CreateWatch",
         "GetWatch",

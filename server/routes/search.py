@@ -15,6 +15,13 @@ ERRORS = error_responses(400, 401, 403, 404, 413, 429, 503)
 @router.post("/search", dependencies=[READ], responses=ERRORS)
 async def search(name: str, body: SearchBody, engine: EngineDep) -> SearchOut:
     request = SearchRequest(
-        query=body.query, k=body.k, offset=body.offset, filter=body.filter, mode=body.mode
+        query=body.query,
+        k=body.k,
+        offset=body.offset,
+        filter=body.filter,
+        mode=body.mode,
+        group_by=body.group_by,
+        group_size=body.group_size,
+        facets=body.facets,
     )
     return SearchOut.of(await engine.search(name, request))

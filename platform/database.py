@@ -1,0 +1,81 @@
+"""The platform layer's one SQL database: a SQLAlchemy engine from a URL setting.
+
+Embedded default: a SQLite file under the data directory (``sqlite:///DATA/platform.db``);
+production points ``database_url`` (``IPSIM_DATABASE_URL``) at PostgreSQL
+(``postgresql+psycopg://…``) and nothing above this module changes. The stores in this
+room take an :class:`sqlalchemy.Engine` and speak SQLAlchemy Core, so the URL is the only
+thing that differs between the two.
+
+SQLite needs four things PostgreSQL does by itself, set on every new connection:
+foreign keys on (``ON DELETE CASCADE`` relies on it), WAL journaling (readers do not block
+the writer), ``synchronous = FULL`` (each commit is on disk before it is acknowledged) and
+a busy timeout (a writer waits for another instead of failing at once).
+A write transaction also begins ``IMMEDIATE``: a deferred one that reads and then writes
+can fail with "database is locked" without waiting, when two writers upgrade their read
+locks at the same time. :func:`writer` gives the engine whose transactions do that.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DATABASE_FILE = "platform.db"
+BUSY_TIMEOUT_MS = 10_000
+_IMMEDIATE = "ipsim_immediate"
+
+
+def database_url(configured: str | None, data: Path) -> str:
+    """The configured URL, or the embedded default: a SQLite file in the data directory."""
+    if configured:
+        return configured
+    return f"sqlite:///{(data / DATABASE_FILE).resolve()}"
+
+
+def open_database(url: str) -> Engine:
+    """A SQLAlchemy engine for ``url``; ``ValueError`` names the setting when it is bad.
+
+    No connection is made here; a SQLite file's folder is created so the first one succeeds.
+    """
+    try:
+        parsed = make_url(url)
+        sqlite = parsed.get_backend_name() == "sqlite"
+        engine = create_engine(parsed) if sqlite else create_engine(parsed, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as exc:  # a malformed URL, an unknown or absent driver
+        raise ValueError(f"database_url: unusable: {exc}") from exc
+    if sqlite:
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        _configure_sqlite(engine)
+    return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine (and pool) whose transactions take SQLite's write lock up front."""
+    return engine.execution_options(**{_IMMEDIATE: True})
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's "begin" event below (the pysqlite
+        # driver's own implicit BEGIN is always deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")  # an acknowledged write survives power loss
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+__all__ = ["DATABASE_FILE", "database_url", "open_database", "writer"]
