@@ -43,6 +43,9 @@ BENCHMARKS = (
     "mesh",
     "mesh_cuda",
     "sequence",
+    "hybrid",
+    "facets",
+    "federation",
 )
 
 

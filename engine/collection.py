@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from ipsim.engine import metrics
 from ipsim.engine.batcher import DynamicBatcher
+from ipsim.engine.code_filters import split_under, under_clause
 from ipsim.engine.errors import InvalidInput
 from ipsim.engine.pages import PageCache, RankedList, canonical, window_for
 from ipsim.engine.types import (
@@ -286,12 +287,16 @@ class Collection:
         raise InvalidInput("depict", f"{self.modality} collections have no depictions")
 
     def parse_filter(self, raw: Any) -> Filter | None:
+        """A client's filter, parsed; ``under`` conditions resolved against the stored codes."""
         if raw is None:
             return None
+        rest, unders = split_under(raw)
         try:
-            return parse_filter(raw)
+            flt = parse_filter(rest)
         except FilterError as exc:
             raise InvalidInput(exc.field, exc.message) from exc
+        clauses = [under_clause(u, self.store.field_values(u.field)) for u in unders]
+        return Filter(flt.clauses + tuple(clauses))
 
     async def _query_vector(self, query: Any) -> Vector:
         prepared = await asyncio.to_thread(self._prepare, query, "query", "query")

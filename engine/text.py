@@ -21,7 +21,7 @@
   document passing the filter has a dense score). Fused scores are relative to the
   query's own lists, so they rank within a query but do not compare across queries.
 - :data:`DEFAULT_WEIGHT` 0.7: on the labelled English titles every dense share from 0.7
-  up is within 0.003 of dense alone on every measure (``benchmarks/hybrid_quality.py``;
+  up is within 0.003 of dense alone on every measure (``benchmarks/bench_hybrid.py``;
   the short titles hold little that BM25 sees and the model misses), and 0.7 is the
   smallest such share; the lexical 0.3 is what lifts the one document holding an exact
   code above the model's lookalikes.

@@ -442,6 +442,11 @@ class FieldIndex:
                 if not postings.by_value:
                     del self._fields[name]
 
+    def values(self, field: str) -> list[ValueKey]:
+        """Every distinct value ``field`` holds in some document."""
+        postings = self._fields.get(field)
+        return [] if postings is None else list(postings.by_value)
+
     def count_by(
         self,
         field: str,

@@ -35,7 +35,7 @@ import numpy as np
 from ipsim.indexers.base import Labels, Metric, Selection, VectorIndex, Vectors
 from ipsim.indexers.factory import load_index, make_index
 from ipsim.indexers.field_counts import Bucketing
-from ipsim.indexers.filters import FieldIndex, Filter
+from ipsim.indexers.filters import FieldIndex, Filter, ValueKey
 from ipsim.indexers.idmap import IdMap, Int64s, VectorArena
 from ipsim.indexers.records import (
     Entry,
@@ -448,6 +448,12 @@ class CollectionStore:
             if flt is None or not flt.clauses:
                 return len(self._ids)
             return int(self._fields.match(flt, self._ids.rows).sum())
+
+    def field_values(self, field: str) -> list[ValueKey]:
+        """Every distinct value of ``field`` among the stored documents."""
+        with self._rw.read():
+            self._check_usable()
+            return self._fields.values(field)
 
     def count_by(
         self, fields: Mapping[str, Bucketing[_K]], flt: Filter | None = None

@@ -18,7 +18,7 @@ Each mode is a search ``mode`` (``dense``, ``lexical``, ``hybrid``) and, for hyb
 cache), the modes taking turns on each title so that the machine's changing load hits
 them alike: median and p95 of one title search, query encoding included.
 
-    .venv/bin/python -m benchmarks.hybrid_quality [--weights 0.3,0.7] [--quick] [--markdown F]
+    .venv/bin/python -m benchmarks.bench_hybrid [--weights 0.3,0.7] [--quick] [--markdown F]
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         titles = titles[:80]
         lee = datasets.LeeCorpus(lee.documents[:20], lee.ratings[:20, :20])
     report = Report(
-        "hybrid_quality: dense, lexical (BM25) and hybrid text search through the engine",
+        "bench_hybrid: dense, lexical (BM25) and hybrid text search through the engine",
         {
             "engine": f"in-process Engine, temporary data directory, model {args.model}, "
             f"flat index; hybrid fuses min-max normalised scores, each branch "
