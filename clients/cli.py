@@ -355,6 +355,14 @@ def _print_ingest_summary(name: str, reports: Sequence[FileReport], as_json: boo
     type=click.FloatRange(0, 1),
     help="Hybrid text search (--mode hybrid): the dense share, 0 to 1 (default 0.7).",
 )
+@click.option(
+    "--facet",
+    "facet_fields",
+    multiple=True,
+    metavar="FIELD[:PREFIX]",
+    help="Also count the documents passing the filter per value or child code of FIELD"
+    " (ipc:A61K counts the children of A61K); repeatable.",
+)
 @click.option("--group-by", help="At most --group-size hits per value of this field.")
 @click.option("--group-size", type=click.IntRange(1, 100), help="Hits per group (default 1).")
 @click.option(
@@ -385,6 +393,7 @@ def search(
     threshold: float | None,
     filter_json: str | None,
     weight: float | None,
+    facet_fields: tuple[str, ...],
     group_by: str | None,
     group_size: int | None,
     fusion: str | None,
@@ -425,6 +434,7 @@ def search(
         raise click.UsageError("--fusion and --timeout-ms go with several collections")
     options: dict[str, Any] = {"k": k, "offset": offset, "filter": filter_, "mode": mode}
     options |= {"group_by": group_by, "group_size": group_size}
+    options["facets"] = [facet_option(text) for text in facet_fields] or None
     with obj.client() as client:
         if one_window:
             answer = client.search_many(
@@ -436,6 +446,12 @@ def search(
         print_json(answer)
     else:
         click.echo(render_hits(answer, offset))
+
+
+def facet_option(text: str) -> str | dict[str, Any]:
+    """``ipc`` → ``"ipc"``, ``ipc:A61K`` → ``{"field": "ipc", "prefix": "A61K"}``."""
+    field, _, prefix = text.partition(":")
+    return {"field": field, "prefix": prefix} if prefix else field
 
 
 def build_query(option: str, value: str | Path) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ipsim.clients.cli import (
 from ipsim.clients.errors import BadRequest
 from ipsim.clients.graph_files import FORMATS as GRAPH_FORMATS
 from ipsim.clients.graph_files import graph_text
-from ipsim.clients.render import cell, render_table, score_label
+from ipsim.clients.render import cell, render_facet, render_table, score_label
 
 # --- neighbour graphs ---------------------------------------------------------------
 
@@ -116,10 +116,7 @@ def facets(
     if as_json:
         print_json(answer)
         return
-    rows = [(v.get("value"), v.get("count"), v.get("level") or "") for v in answer["values"]]
-    click.echo(render_table(("value", "documents", "level"), rows))
-    other = f", {answer['other']} more values" if answer.get("other") else ""
-    click.echo(f"{answer['documents']} documents, {answer['missing']} without {field}{other}")
+    click.echo(render_facet(answer))
 
 
 # --- result sets --------------------------------------------------------------------

@@ -149,11 +149,14 @@ class Client:
         mode: str | None = None,
         group_by: str | None = None,
         group_size: int | None = None,
+        facets: list[str | JSONObject] | None = None,
     ) -> JSONObject:
         """Search one collection; return the server's answer (``hits``, ``total``, ``took_ms``;
-        ``groups`` with ``group_by``: at most ``group_size`` hits per value of that field)."""
+        ``groups`` with ``group_by``: at most ``group_size`` hits per value of that field;
+        ``facets`` with ``facets``: counts per value or child code, e.g. ``["ipc"]`` or
+        ``[{"field": "ipc", "prefix": "A61K"}]``)."""
         options: JSONObject = {"k": k, "offset": offset, "filter": filter, "mode": mode}
-        options |= {"group_by": group_by, "group_size": group_size}
+        options |= {"group_by": group_by, "group_size": group_size, "facets": facets}
         return self._send(_search_call(collection, query, options))
 
     def search_many(
@@ -170,6 +173,7 @@ class Client:
         timeout_ms: float | None = None,
         group_by: str | None = None,
         group_size: int | None = None,
+        facets: list[str | JSONObject] | None = None,
     ) -> JSONObject:
         """One window over several collections (``eapo:patents`` names one of a remote
         source): fused ``hits`` each with its ``collection``, ``partial`` and a report per
@@ -177,7 +181,7 @@ class Client:
         options: JSONObject = {"k": k, "offset": offset, "filter": filter, "mode": mode}
         options["fusion"] = fusion
         options |= {"weights": weights, "timeout_ms": timeout_ms}
-        options |= {"group_by": group_by, "group_size": group_size}
+        options |= {"group_by": group_by, "group_size": group_size, "facets": facets}
         return self._send(_search_many_call(collections, query, options))
 
     def neighbors(
@@ -399,10 +403,11 @@ class AsyncClient:
         mode: str | None = None,
         group_by: str | None = None,
         group_size: int | None = None,
+        facets: list[str | JSONObject] | None = None,
     ) -> JSONObject:
         """Search one collection (see :meth:`Client.search`)."""
         options: JSONObject = {"k": k, "offset": offset, "filter": filter, "mode": mode}
-        options |= {"group_by": group_by, "group_size": group_size}
+        options |= {"group_by": group_by, "group_size": group_size, "facets": facets}
         return await self._send(_search_call(collection, query, options))
 
     async def search_many(
@@ -419,12 +424,13 @@ class AsyncClient:
         timeout_ms: float | None = None,
         group_by: str | None = None,
         group_size: int | None = None,
+        facets: list[str | JSONObject] | None = None,
     ) -> JSONObject:
         """One window over several collections (see :meth:`Client.search_many`)."""
         options: JSONObject = {"k": k, "offset": offset, "filter": filter, "mode": mode}
         options["fusion"] = fusion
         options |= {"weights": weights, "timeout_ms": timeout_ms}
-        options |= {"group_by": group_by, "group_size": group_size}
+        options |= {"group_by": group_by, "group_size": group_size, "facets": facets}
         return await self._send(_search_many_call(collections, query, options))
 
     async def neighbors(

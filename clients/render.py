@@ -34,7 +34,20 @@ def render_hits(answer: dict[str, Any], offset: int = 0) -> str:
     of_total = f" of {total}" if isinstance(total, int) else ""
     lines = [render_table(headers, rows), f"{len(hits)} hits{of_total}{timing}"]
     lines += [f"partial: {failure}" for failure in _failed_sources(answer)]
+    for facet in (answer.get("facets") or {}).values():
+        lines += ["", render_facet(facet)]
     return "\n".join(lines)
+
+
+def render_facet(facet: dict[str, Any]) -> str:
+    """One facet's counts as a table and a summary line."""
+    field = facet.get("field")
+    rows = [(v.get("value"), v.get("count"), v.get("level") or "") for v in facet["values"]]
+    under = f" under {facet['prefix']}" if facet.get("prefix") else ""
+    other = f", {facet['other']} more values" if facet.get("other") else ""
+    counts = f"{facet['documents']} documents, {facet['missing']} without it"
+    summary = f"{field}{under}: {counts}{other}"
+    return f"{render_table(('value', 'documents', 'level'), rows)}\n{summary}"
 
 
 def _group_values(groups: Any) -> dict[tuple[Any, Any], str]:

@@ -29,7 +29,7 @@ from typing import Any
 from ipsim.engine.classification import CodeSystem, Path, system_for_field
 from ipsim.engine.errors import InvalidInput
 from ipsim.indexers.field_counts import Bucketing
-from ipsim.indexers.filters import MAX_FIELD_NAME, Filter, Scalar, ValueKey
+from ipsim.indexers.filters import MAX_FIELD_NAME, Filter, Scalar, ValueKey, value_key
 from ipsim.indexers.store import CollectionStore, FieldCounts
 
 MAX_FACETS = 16
@@ -82,6 +82,21 @@ class FacetResult:
     """Documents passing the filter without any value in the field."""
     documents: int
     """Documents passing the filter."""
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> FacetResult:
+        """Read :meth:`to_json`'s shape back (another ipsim server's answer); raise
+        ``ValueError`` / ``KeyError`` / ``TypeError`` for anything else."""
+        values = []
+        for item in raw["values"]:
+            value, count = item["value"], item["count"]
+            if value_key(value) is None or not _is_count(count):
+                raise ValueError(f"facet value {value!r} with count {count!r}")
+            values.append(FacetValue(value, count, item.get("level")))
+        numbers = [raw["other"], raw["missing"], raw["documents"]]
+        if not all(_is_count(n) for n in numbers):
+            raise ValueError(f"facet counts {numbers!r}")
+        return cls(str(raw["field"]), raw.get("system"), raw.get("prefix"), values, *numbers)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -175,6 +190,38 @@ def facet_counts(
     return {spec.field: _result(spec, counted[spec.field]) for spec in specs}
 
 
+def merge_facets(spec: FacetSpec, results: Sequence[FacetResult]) -> FacetResult:
+    """One facet counted over several collections: the sum of their answers.
+
+    Exact when every collection listed all its children (ask each with ``MAX_LIMIT``);
+    ``other`` then counts the merged children beyond ``spec.limit``, plus whatever the
+    collections themselves left unlisted (an upper bound: those may overlap).
+    """
+    counts: dict[ValueKey, int] = {}
+    levels: dict[ValueKey, str | None] = {}
+    for result in results:
+        for item in result.values:
+            key = value_key(item.value)
+            if key is not None:
+                counts[key] = counts.get(key, 0) + item.count
+                levels.setdefault(key, item.level)
+    top = heapq.nsmallest(spec.limit, counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    system = spec.system
+    return FacetResult(
+        field=spec.field,
+        system=None if system is None else system.name,
+        prefix=spec.prefix,
+        values=[FacetValue(key[1], count, levels[key]) for key, count in top],
+        other=len(counts) - len(top) + sum(r.other for r in results),
+        missing=sum(r.missing for r in results),
+        documents=sum(r.documents for r in results),
+    )
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _bucketing(spec: FacetSpec) -> Bucketing[ValueKey]:
     """Maps stored values to the children they count under; the index remembers it by key."""
     system, prefix = spec.system, spec.prefix
@@ -242,5 +289,6 @@ __all__ = [
     "FacetValue",
     "facet_counts",
     "facet_spec",
+    "merge_facets",
     "parse_facets",
 ]

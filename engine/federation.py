@@ -20,10 +20,12 @@ import asyncio
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from ipsim.engine.errors import InvalidInput, NotReady
+from ipsim.engine.facets import MAX_LIMIT as MAX_FACET_LIMIT
+from ipsim.engine.facets import FacetResult, FacetSpec, merge_facets, parse_facets
 from ipsim.engine.fusion import FUSION_METHODS, FusionMethod, fuse
 from ipsim.engine.grouping import grouped_page, parse_grouping
 from ipsim.engine.pages import PageCache, RankedList, canonical, window_for
@@ -54,6 +56,8 @@ class MultiSearchRequest:
     """Per source; the federation's default when not given."""
     group_by: str | None = None
     group_size: int | None = None
+    facets: Any = None
+    """Facets counted over every collection together (as in a single search)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,8 @@ class SourceReport:
     total: int | None = None
     code: str | None = None
     message: str | None = None
+    facets_counted: bool | None = None
+    """Whether its facet counts are in the sums (None: no facets were asked for)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,7 @@ class MultiSearchResult:
     fusion: str
     truncated: bool = False
     groups: list[SourcedGroup] | None = None
+    facets: dict[str, FacetResult] | None = None
 
 
 @dataclass(frozen=True)
@@ -175,8 +182,14 @@ class Federation:
             raise InvalidInput("fusion", f"must be one of {', '.join(FUSION_METHODS)}")
         timeout = _timeout_s(request.timeout_ms, self.timeout_ms)
         grouping = parse_grouping(request.group_by, request.group_size)
+        specs = parse_facets(request.facets) if request.facets is not None else None
         for target in targets:
             await target.source.check(target.name)
+        counting = (
+            asyncio.create_task(_count_facets(targets, specs, request.filter, timeout))
+            if specs is not None
+            else None
+        )
 
         windows: list[_Window] = []
 
@@ -186,34 +199,42 @@ class Federation:
 
         groups: list[SourcedGroup] | None = None
         truncated = False
-        if grouping is None:
-            hits, _ = await rank(request.offset + request.k)
-            hits = hits[request.offset : request.offset + request.k]
-        else:
-            page = await grouped_page(
-                rank,
-                grouping,
-                offset=request.offset,
-                k=request.k,
-                max_depth=self.max_k,
-                fields_of=lambda h: h.hit.fields,
-                identity_of=lambda h: h.id,
-            )
-            groups = [SourcedGroup(g.value, g.hits) for g in page.groups]
-            hits = [h for g in groups for h in g.hits]
-            truncated = page.truncated
+        try:
+            if grouping is None:
+                hits, _ = await rank(request.offset + request.k)
+                hits = hits[request.offset : request.offset + request.k]
+            else:
+                page = await grouped_page(
+                    rank,
+                    grouping,
+                    offset=request.offset,
+                    k=request.k,
+                    max_depth=self.max_k,
+                    fields_of=lambda h: h.hit.fields,
+                    identity_of=lambda h: h.id,
+                )
+                groups = [SourcedGroup(g.value, g.hits) for g in page.groups]
+                hits = [h for g in groups for h in g.hits]
+                truncated = page.truncated
+            counted = await counting if counting is not None else None
+        finally:
+            _settle(counting)
         last = windows[-1]
         if all(r.status != "ok" for r in last.reports):
             raise NotReady("every source failed: " + "; ".join(_describe(r) for r in last.reports))
+        reports, facets = last.reports, None
+        if counted is not None and specs is not None:
+            facets, reports = counted.merged(specs), counted.mark(reports)
         return MultiSearchResult(
             hits=hits,
             total=last.total,
             took_ms=(time.perf_counter() - started) * 1000.0,
-            partial=last.partial,
-            sources=last.reports,
+            partial=any(r.status != "ok" or r.facets_counted is False for r in reports),
+            sources=reports,
             fusion=request.fusion,
             truncated=truncated or last.truncated,
             groups=groups,
+            facets=facets,
         )
 
     def _targets(self, request: MultiSearchRequest) -> list[_Target]:
@@ -309,6 +330,51 @@ class Federation:
         by_id = {sourced.id: sourced for ranking in rankings for sourced in ranking}
         hits = [SourcedHit(by_id[key].collection, by_id[key].hit, score) for key, score in fused]
         return _Window(hits, exhausted, reports, total, truncated)
+
+
+def _settle(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a task still running; read the error of one that failed (so none is lost)."""
+    if task is None:
+        return
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """Each target's facet counts, or ``None`` where it could not count."""
+
+    by_target: dict[str, dict[str, FacetResult] | None]
+
+    def merged(self, specs: Sequence[FacetSpec]) -> dict[str, FacetResult]:
+        answered = [counts for counts in self.by_target.values() if counts is not None]
+        return {s.field: merge_facets(s, [c[s.field] for c in answered]) for s in specs}
+
+    def mark(self, reports: Sequence[SourceReport]) -> list[SourceReport]:
+        """The reports, each saying whether its collection's counts are in the sums."""
+        return [
+            replace(r, facets_counted=self.by_target.get(r.collection) is not None) for r in reports
+        ]
+
+
+async def _count_facets(
+    targets: Sequence[_Target], specs: Sequence[FacetSpec], filter: JSON | None, timeout: float
+) -> _Counted:
+    """Every target's facets, each asked for all its children so that the sums are exact."""
+    every_child = [replace(spec, limit=MAX_FACET_LIMIT) for spec in specs]
+
+    async def one(target: _Target) -> dict[str, FacetResult] | None:
+        try:
+            return await asyncio.wait_for(
+                target.source.facets(target.name, every_child, filter), timeout
+            )
+        except (TimeoutError, SourceFailure):
+            return None
+
+    counts = await asyncio.gather(*(one(t) for t in targets))
+    return _Counted({t.collection: c for t, c in zip(targets, counts, strict=True)})
 
 
 async def _ask(

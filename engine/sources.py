@@ -11,10 +11,12 @@ Remote sources speak HTTP, so their implementation lives with the server
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from ipsim.engine.errors import NotFound, NotReady, Overloaded
-from ipsim.engine.types import SearchRequest, SearchResult
+from ipsim.engine.facets import FacetResult, FacetSpec
+from ipsim.engine.types import JSON, SearchRequest, SearchResult
 
 if TYPE_CHECKING:  # the seam needs no engine at import time
     from ipsim.engine.engine import Engine
@@ -46,6 +48,13 @@ class Source(Protocol):
         """
         ...
 
+    async def facets(
+        self, collection: str, specs: Sequence[FacetSpec], filter: JSON | None
+    ) -> dict[str, FacetResult]:
+        """Facet counts of ``collection`` over the documents passing ``filter``; raise
+        ``SourceFailure`` when it cannot answer (``InvalidInput`` may escape)."""
+        ...
+
     def version(self, collection: str) -> int | None:
         """A number that changes whenever ``collection`` changes; ``None`` when unknown."""
         ...
@@ -67,6 +76,14 @@ class LocalSource:
         try:
             return await self.engine.search(collection, request)
         except (NotFound, NotReady, Overloaded) as exc:  # deleted meanwhile, stopping, busy
+            raise SourceFailure(exc.code, exc.message) from exc
+
+    async def facets(
+        self, collection: str, specs: Sequence[FacetSpec], filter: JSON | None
+    ) -> dict[str, FacetResult]:
+        try:
+            return await self.engine.facets(collection, specs, filter)
+        except (NotFound, NotReady) as exc:
             raise SourceFailure(exc.code, exc.message) from exc
 
     async def close(self) -> None:

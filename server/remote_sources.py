@@ -11,7 +11,7 @@ it and goes on with the other sources.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urljoin
 
@@ -19,9 +19,10 @@ from ipsim.clients.errors import IpsimError
 from ipsim.clients.http import AsyncClient
 from ipsim.config import Settings, SourceSettings
 from ipsim.engine.engine import Engine
+from ipsim.engine.facets import FacetResult, FacetSpec
 from ipsim.engine.federation import Federation
 from ipsim.engine.sources import LocalSource, SourceFailure
-from ipsim.engine.types import ChunkRef, Hit, SearchRequest, SearchResult
+from ipsim.engine.types import JSON, ChunkRef, Hit, SearchRequest, SearchResult
 
 
 class RemoteSource:
@@ -58,6 +59,24 @@ class RemoteSource:
         except (KeyError, TypeError, ValueError) as exc:
             message = f"source {self.name!r} sent an answer that is not a search result ({exc})"
             raise SourceFailure("internal", message) from exc
+
+    async def facets(
+        self, collection: str, specs: Sequence[FacetSpec], filter: JSON | None
+    ) -> dict[str, FacetResult]:
+        counted = {}
+        for spec in specs:
+            try:
+                answer = await self._client.facets(
+                    collection, spec.field, prefix=spec.prefix, limit=spec.limit, filter=filter
+                )
+            except IpsimError as exc:
+                raise SourceFailure(exc.code, f"source {self.name!r}: {exc.message}") from exc
+            try:
+                counted[spec.field] = FacetResult.from_json(answer)
+            except (KeyError, TypeError, ValueError) as exc:
+                message = f"source {self.name!r} sent an answer that is not a facet count ({exc})"
+                raise SourceFailure("internal", message) from exc
+        return counted
 
     async def close(self) -> None:
         await self._client.close()

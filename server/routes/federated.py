@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
 
-from ipsim.engine.errors import InvalidInput
 from ipsim.engine.federation import (
     Federation,
     MultiSearchRequest,
@@ -16,7 +15,7 @@ from ipsim.engine.federation import (
     SourceReport,
 )
 from ipsim.server.deps import READ
-from ipsim.server.schemas import HitOut, SearchBody, error_responses
+from ipsim.server.schemas import FacetOut, HitOut, SearchBody, error_responses
 
 router = APIRouter(tags=["search"])
 ERRORS = error_responses(400, 401, 403, 404, 413, 429, 503)
@@ -72,6 +71,9 @@ class SourceReportOut(BaseModel):
     total: int | None = None
     code: str | None = Field(None, description="The error code when the source failed.")
     message: str | None = None
+    facets_counted: bool | None = Field(
+        None, description="With `facets`: whether its counts are in the sums."
+    )
 
     @classmethod
     def of(cls, report: SourceReport) -> SourceReportOut:
@@ -92,6 +94,11 @@ class MultiSearchOut(BaseModel):
     fusion: str
     truncated: bool = False
     groups: list[SourcedGroupOut] | None = None
+    facets: dict[str, FacetOut] | None = Field(
+        None,
+        description="With `facets`: counts summed over the collections whose"
+        " `facets_counted` is true.",
+    )
 
     @classmethod
     def of(cls, result: MultiSearchResult) -> MultiSearchOut:
@@ -110,6 +117,7 @@ class MultiSearchOut(BaseModel):
             fusion=result.fusion,
             truncated=result.truncated,
             groups=groups,
+            facets={f: FacetOut.of(r) for f, r in result.facets.items()} if result.facets else None,
         )
 
 
@@ -122,8 +130,6 @@ async def search_many(body: MultiSearchBody, federation: FederationDep) -> Multi
     `timeout_ms` is left out: the answer is `partial` and `sources` says which failed
     and why. Only when every source fails is it an error (503).
     """
-    if body.facets is not None:
-        raise InvalidInput("facets", "ask each collection (its search or facets route)")
     request = MultiSearchRequest(
         collections=tuple(body.collections),
         query=body.query,
@@ -136,5 +142,6 @@ async def search_many(body: MultiSearchBody, federation: FederationDep) -> Multi
         timeout_ms=body.timeout_ms,
         group_by=body.group_by,
         group_size=body.group_size,
+        facets=body.facets,
     )
     return MultiSearchOut.of(await federation.search(request))

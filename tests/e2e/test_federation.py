@@ -111,6 +111,24 @@ def test_grpc_search_many_answers_as_http_does(pair: Pair) -> None:
     assert grpc_answer["partial"] is False and grpc_answer["fusion"] == "rrf"
 
 
+def test_one_window_facets_sum_the_local_and_the_remote_counts(pair: Pair) -> None:
+    with Client(pair.b.url) as client:
+        answer = client.search_many(
+            ["patents", "a:patents"], QUERY, k=3, facets=["technology_center"]
+        )
+        ours = client.facets("patents", "technology_center", limit=1000)
+    with Client(pair.a.url, api_key=KEY_A) as remote:
+        theirs = remote.facets("patents", "technology_center", limit=1000)
+    expected: dict[str, int] = {}
+    for facet in (ours, theirs):
+        for value in facet["values"]:
+            expected[value["value"]] = expected.get(value["value"], 0) + value["count"]
+    counted = answer["facets"]["technology_center"]
+    assert {v["value"]: v["count"] for v in counted["values"]} == expected
+    assert counted["documents"] == 80 == answer["total"]
+    assert [s["facets_counted"] for s in answer["sources"]] == [True, True]
+
+
 def test_a_source_that_never_answers_times_out_into_a_partial_answer(pair: Pair) -> None:
     started = time.monotonic()
     with Client(pair.b.url) as client:
@@ -186,6 +204,18 @@ def test_cli_searches_several_collections(pair: Pair, tmp_path: Path) -> None:
     groups = json.loads(as_json.stdout)["groups"]
     values = [g["value"] for g in groups]
     assert len(values) == len(set(values)) > 1
+    with_facets = run_cli(
+        pair.b,
+        "search",
+        "patents,a:patents",
+        "--text",
+        QUERY["text"],
+        "--facet",
+        "technology_center",
+        state=tmp_path,
+    )
+    assert with_facets.returncode == 0, with_facets.stderr
+    assert "technology_center: 80 documents, 0 without it" in with_facets.stdout
 
 
 def test_killing_the_remote_mid_query_leaves_answers_partial_not_failed(pair: Pair) -> None:

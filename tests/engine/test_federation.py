@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pytest_asyncio
 
 from ipsim.engine.engine import Engine, EngineOptions
 from ipsim.engine.errors import InvalidInput, NotFound, NotReady
+from ipsim.engine.facets import FacetResult, FacetSpec
 from ipsim.engine.federation import Federation, MultiSearchRequest
 from ipsim.engine.fusion import RRF_K
 from ipsim.engine.sources import LocalSource, SourceFailure
@@ -58,6 +59,11 @@ class SlowSource:
     async def search(self, collection: str, request: SearchRequest) -> SearchResult:
         await asyncio.sleep(self.delay)
         return SearchResult([Hit("far-1", 0.99, {"art_unit": "2811"})], 1, self.delay * 1000)
+
+    async def facets(
+        self, collection: str, specs: Sequence[FacetSpec], filter: dict[str, Any] | None
+    ) -> dict[str, FacetResult]:
+        raise SourceFailure("unavailable", "connection refused")
 
     def version(self, collection: str) -> int | None:
         return None
@@ -247,3 +253,36 @@ async def test_a_search_returns_facet_counts_over_the_filtered_documents(engine:
     with pytest.raises(InvalidInput) as caught:
         await engine.search("us-odd", SearchRequest(QUERY, facets=["ipc", {"field": 3}]))
     assert caught.value.field.startswith("facets[1]")
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_one_window_facets_are_summed_over_the_collections(engine: Engine) -> None:
+    fed = federation(engine, down=DownSource())
+    flt = {"filing_date": {"gte": "2018-09-01"}}
+    answer = await fed.search(
+        request(
+            "us-even",
+            "us-odd",
+            "down:x",
+            k=3,
+            filter=flt,
+            facets=[{"field": "technology_center", "limit": 2}],
+        )
+    )
+    passing = [d for d in demo_documents() if d.fields["filing_date"] >= "2018-09-01"]
+    expected: dict[str, int] = {}
+    for document in passing:
+        value = document.fields["technology_center"]
+        expected[value] = expected.get(value, 0) + 1
+    assert answer.facets is not None
+    counted = answer.facets["technology_center"]
+    best = sorted(expected.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert [(v.value, v.count) for v in counted.values] == best[:2]
+    assert counted.other == len(expected) - 2
+    assert counted.documents == len(passing)
+    assert {r.collection: r.facets_counted for r in answer.sources} == {
+        "us-even": True,
+        "us-odd": True,
+        "down:x": False,
+    }
+    assert answer.partial

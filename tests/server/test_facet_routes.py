@@ -202,6 +202,7 @@ async def test_the_sdk_and_the_cli_show_the_same_counts(engine: Engine) -> None:
     assert lines[0].split() == ["value", "documents", "level"]
     rows = [re.split(r"\s{2,}", line) for line in lines[1:-1]]
     assert rows == [[v["value"], str(v["count"]), v["level"]] for v in answer["values"]]
-    assert lines[-1].startswith(f"{answer['documents']} documents, {answer['missing']} without ipc")
+    counts = f"{answer['documents']} documents, {answer['missing']} without it"
+    assert lines[-1].startswith(f"ipc under C07D: {counts}")
     as_json = CliRunner().invoke(cli, [*args, "--json"], obj=context)
     assert json.loads(as_json.output) == answer
