@@ -56,6 +56,11 @@ def _contributions(
         return [(key, 1.0 / (rrf_k + rank)) for rank, (key, _) in enumerate(ranking, start=1)]
     if method == "raw":
         return list(ranking)
+    return min_max(ranking)
+
+
+def min_max(ranking: Sequence[tuple[K, float]]) -> list[tuple[K, float]]:
+    """Scores mapped onto [0, 1]: the list's lowest to 0, its highest to 1."""
     if not ranking:
         return []
     scores = [score for _, score in ranking]

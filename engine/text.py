@@ -40,6 +40,7 @@ from typing import Any
 
 from ipsim.engine.collection import Collection, ExplainedHit, Fetch, Ranking
 from ipsim.engine.errors import InvalidInput
+from ipsim.engine.fusion import min_max
 from ipsim.engine.types import SearchRequest
 from ipsim.indexers.filters import Filter
 from ipsim.indexers.lexical import LexicalIndex
@@ -154,11 +155,7 @@ def fuse(dense: Sequence[DocHit], lexical: Sequence[DocHit], weight: float) -> l
 
 def _normalised(hits: Sequence[DocHit]) -> dict[str, float]:
     """Min-max over the list: lowest 0, highest 1; a list of equal scores is all 1."""
-    if not hits:
-        return {}
-    low = min(h.score for h in hits)
-    spread = max(h.score for h in hits) - low
-    return {h.id: (h.score - low) / spread if spread > 0 else 1.0 for h in hits}
+    return dict(min_max([(h.id, h.score) for h in hits]))
 
 
 def _weight(value: Any) -> float:
