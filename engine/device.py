@@ -10,10 +10,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Device:
-    """Where encoders run (``torch``) and how many GPUs FAISS may use."""
+    """Where encoders run (``torch``) and how many GPUs the indexes may use."""
 
     torch: str
     faiss_gpus: int
+    cuda_devices: int = 0
+    """CUDA devices torch sees: flat indexes search on them through torch when FAISS has
+    no GPU (the pip faiss-cpu build, or a faiss-gpu built for another CUDA)."""
 
     @property
     def is_cuda(self) -> bool:
@@ -21,8 +24,12 @@ class Device:
 
     @property
     def index_device(self) -> str:
-        """Where vector indexes live: the first GPU when FAISS has one, else the CPU."""
-        return "cuda:0" if self.faiss_gpus > 0 else "cpu"
+        """Where vector indexes search: ``cuda`` (sharded collections spread their shards
+        over every GPU) when FAISS or torch has a GPU and the encoders run on CUDA or the
+        setting was ``auto``; else the CPU."""
+        if self.faiss_gpus > 0 or (self.is_cuda and self.cuda_devices > 0):
+            return "cuda:0" if max(self.faiss_gpus, self.cuda_devices) == 1 else "cuda"
+        return "cpu"
 
 
 def _cuda_count() -> int:
@@ -58,4 +65,4 @@ def resolve_device(setting: str = "auto") -> Device:
     else:
         raise ValueError(f"device: expected auto, cpu, cuda or cuda:N, got {setting!r}")
     gpus = _faiss_gpus() if torch_device != "cpu" or setting == "auto" else 0
-    return Device(torch=torch_device, faiss_gpus=gpus)
+    return Device(torch=torch_device, faiss_gpus=gpus, cuda_devices=cuda)

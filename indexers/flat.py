@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from ipsim.indexers import hits
 from ipsim.indexers.base import Labels, Metric, SearchHits, Selection, Vectors
-from ipsim.indexers.gpu import GPU_MAX_K, GpuMirror, device_name, mirror_for
+from ipsim.indexers.gpu import GPU_MAX_K, Mirror, device_name, mirror_for
 from ipsim.indexers.index_file import IndexFile, PersistedIndex
 from ipsim.indexers.live_labels import (
     LiveLabels,
@@ -44,7 +44,7 @@ class FlatIndex(PersistedIndex):
         self.metric = check_metric(metric)
         self._index: Any = faiss.IndexIDMap2(flat_faiss_index(self.dim, self.metric))
         self._live = LiveLabels()
-        self._gpu: GpuMirror | None = None
+        self._gpu: Mirror | None = None
 
     @property
     def ntotal(self) -> int:
@@ -99,8 +99,11 @@ class FlatIndex(PersistedIndex):
         return labels, data.reshape(labels.size, self.dim).copy()
 
     def to(self, device: str) -> Self:
-        """Search unfiltered queries on ``cuda:N`` (a GPU clone) or back on ``cpu``."""
-        self._gpu = mirror_for(device, self._gpu, lambda: self._index)
+        """Search unfiltered queries on ``cuda:N`` (a FAISS GPU clone, or torch's exact
+        search when FAISS has no GPU) or back on ``cpu``."""
+        self._gpu = mirror_for(
+            device, self._gpu, lambda: self._index, flat=(self.metric, self.items)
+        )
         return self
 
     @property

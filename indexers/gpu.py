@@ -15,13 +15,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import faiss
 import numpy as np
 import numpy.typing as npt
 
-from ipsim.indexers.base import Labels, Vectors, parse_device
+from ipsim.indexers.base import Labels, Metric, Vectors, parse_device
+from ipsim.indexers.torch_search import Metric as TorchMetric
+from ipsim.indexers.torch_search import TorchFlatSearch, cuda_device_count
 
 log = logging.getLogger(__name__)
 
@@ -69,18 +71,6 @@ def to_cpu(index: Any) -> Any:
     return faiss.clone_index(index) if gpu_to_cpu is None else gpu_to_cpu(index)
 
 
-def gpu_device_or_none(device: str) -> int | None:
-    """The GPU to use for ``device``, or None for CPU or when no GPU can serve it."""
-    gpu = parse_device(device)
-    if gpu is None:
-        return None
-    count = faiss_gpu_count()
-    if gpu >= count:
-        log.warning("device %s requested but FAISS sees %d GPU(s); staying on CPU", device, count)
-        return None
-    return gpu
-
-
 class GpuMirror:
     """A lazily made GPU clone of a family's current CPU index, for unfiltered search.
 
@@ -124,30 +114,91 @@ class GpuMirror:
             self._index = None
 
 
+class Mirror(Protocol):
+    """A GPU copy a family searches unfiltered queries with: FAISS's or torch's."""
+
+    device: int
+
+    def search(self, queries: Vectors, k: int) -> tuple[npt.NDArray[np.float32], Labels]: ...
+
+    def add(self, labels: Labels, vectors: Vectors) -> None: ...
+
+    def invalidate(self) -> None: ...
+
+
+class TorchMirror:
+    """The flat family's GPU copy when FAISS has no GPU but torch has CUDA: exact top-k
+    by matrix products on the card (:mod:`ipsim.indexers.torch_search`)."""
+
+    def __init__(
+        self, device: int, metric: Metric, source: Callable[[], tuple[Labels, Vectors]]
+    ) -> None:
+        if metric not in ("ip", "l2"):
+            raise RuntimeError(f"torch search has no {metric!r} metric")
+        self.device = device
+        self._metric: TorchMetric = "ip" if metric == "ip" else "l2"
+        self._source = source
+        self._search: TorchFlatSearch | None = None
+        self._lock = threading.Lock()
+        self._load()  # fail now, in to(), rather than in the first search
+
+    def _load(self) -> TorchFlatSearch:
+        labels, vectors = self._source()
+        self._search = TorchFlatSearch(f"cuda:{self.device}", self._metric, labels, vectors)
+        return self._search
+
+    def search(self, queries: Vectors, k: int) -> tuple[npt.NDArray[np.float32], Labels]:
+        with self._lock:
+            search = self._search if self._search is not None else self._load()
+        return search.search(queries, k)
+
+    def add(self, labels: Labels, vectors: Vectors) -> None:
+        with self._lock:
+            if self._search is not None:
+                self._search.add(labels, vectors)
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._search = None
+
+
+def gpu_count() -> int:
+    """GPUs an index may be spread over: FAISS's, else torch's (flat indexes use torch)."""
+    return faiss_gpu_count() or cuda_device_count()
+
+
 def mirror_for(
     device: str,
-    current: GpuMirror | None,
+    current: Mirror | None,
     source: Callable[[], Any],
     *,
     float16_lookup: bool = False,
-) -> GpuMirror | None:
+    flat: tuple[Metric, Callable[[], tuple[Labels, Vectors]]] | None = None,
+) -> Mirror | None:
     """The mirror a family should hold after ``to(device)``.
 
-    ``cpu`` gives None; a GPU FAISS cannot use (absent, or the index type is unsupported
-    there) keeps ``current``, so the index stays where it was and says so in ``describe``.
+    ``cpu`` gives None. A FAISS GPU clone when FAISS has GPUs; otherwise, for a flat index
+    (``flat`` = its metric and its live vectors), a torch copy when torch has CUDA. Where
+    neither can serve (or the index type is unsupported there) ``current`` is kept, so
+    the index stays where it was and says so in ``describe``.
     """
-    if parse_device(device) is None:
+    wanted = parse_device(device)
+    if wanted is None:
         return None
-    gpu = gpu_device_or_none(device)
-    if gpu is None or (current is not None and current.device == gpu):
+    if current is not None and current.device == wanted:
         return current
     try:
-        return GpuMirror(gpu, source, float16_lookup=float16_lookup)
+        if faiss_gpu_count() > wanted:
+            return GpuMirror(wanted, source, float16_lookup=float16_lookup)
+        if flat is not None and cuda_device_count() > wanted:
+            return TorchMirror(wanted, *flat)
     except RuntimeError as e:
         log.warning("cannot move index to %s, staying where it is: %s", device, e)
         return current
+    log.warning("device %s requested but no GPU path can serve this index; staying", device)
+    return current
 
 
-def device_name(mirror: GpuMirror | None) -> str:
+def device_name(mirror: Mirror | None) -> str:
     """Where a family with this mirror searches: ``cpu`` or ``cuda:N``."""
     return "cpu" if mirror is None else f"cuda:{mirror.device}"

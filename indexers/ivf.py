@@ -23,7 +23,7 @@ import numpy as np
 from ipsim.indexers import hits
 from ipsim.indexers.base import Labels, Metric, SearchHits, Selection, Vectors
 from ipsim.indexers.flat import FlatIndex, flat_faiss_index
-from ipsim.indexers.gpu import GPU_MAX_K, GpuMirror, device_name, mirror_for
+from ipsim.indexers.gpu import GPU_MAX_K, Mirror, device_name, mirror_for
 from ipsim.indexers.index_file import IndexFile, PersistedIndex
 from ipsim.indexers.live_labels import (
     EXACT_FILTER_FRACTION,
@@ -91,7 +91,7 @@ class IVFIndex(PersistedIndex):
         self._live = LiveLabels()
         self._flat: FlatIndex | None = FlatIndex(self.dim, self.metric)
         self._ivf: Any = None
-        self._gpu: GpuMirror | None = None
+        self._gpu: Mirror | None = None
         self._device = "cpu"
 
     # -- what a subclass changes ---------------------------------------------------------
