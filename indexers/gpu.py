@@ -15,15 +15,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import faiss
 import numpy as np
 import numpy.typing as npt
 
 from ipsim.indexers.base import Labels, Metric, Vectors, parse_device
-from ipsim.indexers.torch_search import Metric as TorchMetric
-from ipsim.indexers.torch_search import TorchFlatSearch, cuda_device_count
+
+if TYPE_CHECKING:  # torch loads only when a torch mirror is made (it takes seconds)
+    from ipsim.indexers.torch_search import TorchFlatSearch
 
 log = logging.getLogger(__name__)
 
@@ -136,13 +137,15 @@ class TorchMirror:
         if metric not in ("ip", "l2"):
             raise RuntimeError(f"torch search has no {metric!r} metric")
         self.device = device
-        self._metric: TorchMetric = "ip" if metric == "ip" else "l2"
+        self._metric: Literal["ip", "l2"] = "ip" if metric == "ip" else "l2"
         self._source = source
         self._search: TorchFlatSearch | None = None
         self._lock = threading.Lock()
         self._load()  # fail now, in to(), rather than in the first search
 
     def _load(self) -> TorchFlatSearch:
+        from ipsim.indexers.torch_search import TorchFlatSearch
+
         labels, vectors = self._source()
         self._search = TorchFlatSearch(f"cuda:{self.device}", self._metric, labels, vectors)
         return self._search
@@ -160,6 +163,13 @@ class TorchMirror:
     def invalidate(self) -> None:
         with self._lock:
             self._search = None
+
+
+def cuda_device_count() -> int:
+    """CUDA devices torch sees (torch is imported on the first call)."""
+    from ipsim.indexers.torch_search import cuda_device_count as torch_count
+
+    return torch_count()
 
 
 def gpu_count() -> int:
