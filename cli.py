@@ -17,14 +17,27 @@ from ipsim.clients.cli import cli
 @click.option("--grpc", "grpc", metavar="HOST:PORT", help="gRPC address (IPSIM_GRPC).")
 @click.option("--config", type=click.Path(path_type=Path), help="TOML/JSON settings file.")
 @click.option("--demo", is_flag=True, default=None, help="Build the demo collections.")
+@click.option(
+    "--ray",
+    "ray_address",
+    metavar="ADDRESS",
+    help="Ray cluster for sharded indexes: HOST:PORT, auto or ray://HOST:PORT (IPSIM_RAY_ADDRESS).",
+)
 def serve(
-    data: Path | None, http: str | None, grpc: str | None, config: Path | None, demo: bool | None
+    data: Path | None,
+    http: str | None,
+    grpc: str | None,
+    config: Path | None,
+    demo: bool | None,
+    ray_address: str | None,
 ) -> None:
     """Serve HTTP and gRPC; prints `ipsim ready http=… grpc=…` once both listen."""
     from ipsim.server.serve import run
 
     try:
-        code = run(data=data, http=http, grpc=grpc, config=config, demo=demo)
+        code = run(
+            data=data, http=http, grpc=grpc, config=config, demo=demo, ray_address=ray_address
+        )
     except (ValidationError, ValueError) as exc:
         click.echo(f"error: settings: {exc}", err=True)
         sys.exit(2)
@@ -46,6 +59,10 @@ BENCHMARKS = (
     "hybrid",
     "facets",
     "federation",
+    "gpu",
+    "encode",
+    "reindex",
+    "ray",
 )
 
 
@@ -58,6 +75,40 @@ def bench(name: str, args: tuple[str, ...]) -> None:
 
     module = importlib.import_module(f"ipsim.benchmarks.bench_{name}")
     sys.exit(module.main(list(args)))
+
+
+@cli.group()
+def export() -> None:
+    """Write a model out for another serving system."""
+
+
+@export.command("triton")
+@click.option(
+    "--model",
+    default="all-MiniLM-L6-v2",
+    show_default=True,
+    help="A text model (name or local model directory) or `efficientnet-lite0`.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Triton model repository folder (created if missing).",
+)
+@click.option("--name", help="Triton model name (default: the model's name).")
+@click.option("--max-batch-size", type=click.IntRange(1, 4096), default=64, show_default=True)
+def export_triton(model: str, out: Path, name: str | None, max_batch_size: int) -> None:
+    """ONNX + config.pbtxt with dynamic batching: `tritonserver --model-repository OUT`."""
+    from ipsim.models.registry import UnknownModel
+    from ipsim.models.triton_export import export_triton as write
+
+    try:
+        exported = write(model, out, name=name, max_batch_size=max_batch_size)
+    except UnknownModel as exc:
+        raise click.BadParameter(str(exc), param_hint="--model") from exc
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--name") from exc
+    click.echo(f"wrote {exported.config} and {exported.onnx}")
 
 
 @cli.group()

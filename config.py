@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(256, ge=16, le=4096, description="Tokens per chunk of long text.")
     chunk_overlap: int = Field(32, ge=0, description="Tokens shared by consecutive chunks.")
     device: str = Field("auto", description="`auto`, `cpu`, `cuda` or `cuda:N`.")
+    triton_url: str | None = Field(
+        None,
+        description="Encode text on this Triton / KServe v2 server instead of in process: "
+        "`http://HOST:8000` or `grpc://HOST:8001` (`https`/`grpcs` for TLS).",
+    )
+    triton_model: str | None = Field(
+        None, description="The remote model name of `text_model` (default: the same name)."
+    )
 
     # Batcher
     max_batch_size: int = Field(64, ge=1, le=4096)
@@ -110,6 +118,13 @@ class Settings(BaseSettings):
     )
     wal_group_commit_ms: float = Field(2.0, ge=0, le=1000)
 
+    # Cluster mode
+    ray_address: str | None = Field(
+        None,
+        description="Keep sharded collections' index shards in Ray actors on this cluster: "
+        "`HOST:PORT` of its head (GCS), `auto`, or `ray://HOST:PORT`; unset: in process.",
+    )
+
     # Platform database (result sets; filing, BI… later)
     database_url: str | None = Field(
         None,
@@ -126,6 +141,22 @@ class Settings(BaseSettings):
                     f"source name {name!r} must be 1-63 lowercase letters, digits, '_' or '-'"
                 )
         return value
+
+    @field_validator("triton_url")
+    @classmethod
+    def _triton_url(cls, value: str | None) -> str | None:
+        if value:
+            from ipsim.models.triton_backend import TritonUrl
+
+            TritonUrl.parse(value)
+        return value or None
+
+    @field_validator("ray_address")
+    @classmethod
+    def _ray_address(cls, value: str | None) -> str | None:
+        if value and value != "auto":
+            parse_hostport(value.removeprefix("ray://"), field="ray_address")
+        return value or None
 
     @field_validator("http", "grpc")
     @classmethod

@@ -739,8 +739,9 @@ def record_text(info: dict[str, Any]) -> str:
     )
 
 
-# The portal's commands (facets, graphs, result sets) register themselves on `cli`.
-from ipsim.clients import cli_portal  # noqa: E402, F401
+# The portal's commands (facets, graphs, result sets) and the re-index jobs' commands
+# register themselves on `cli`.
+from ipsim.clients import cli_jobs, cli_portal  # noqa: E402, F401
 
 __all__ = [
     "CliBadInput",

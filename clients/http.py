@@ -299,6 +299,25 @@ class Client:
         """Delete a result set (its owner or an admin key only)."""
         self._send(_delete_result_set_call(set_id))
 
+    def reindex(
+        self, collection: str, *, model: str | None = None, index: str | JSONObject | None = None
+    ) -> JSONObject:
+        """Start re-indexing a collection into a new version (new ``model`` and/or ``index``,
+        the rest kept); the job, at once: follow it with :meth:`get_job` (admin key)."""
+        return self._send(_reindex_call(collection, model, index))
+
+    def rollback(self, collection: str) -> JSONObject:
+        """Start returning a collection to its previous version; the job (admin key)."""
+        return self._send(_rollback_call(collection))
+
+    def get_job(self, job_id: str) -> JSONObject:
+        """A re-index or rollback job: ``state``, ``done`` of ``total``, ``error``…"""
+        return self._send(_get_job_call(job_id))
+
+    def list_jobs(self) -> list[JSONObject]:
+        """Every job, newest first."""
+        return self._send(_list_jobs_call())
+
     def _send(self, call: _Call[T]) -> T:
         try:
             response = self._http.request(
@@ -542,6 +561,24 @@ class AsyncClient:
         """Delete a result set (its owner or an admin key only)."""
         await self._send(_delete_result_set_call(set_id))
 
+    async def reindex(
+        self, collection: str, *, model: str | None = None, index: str | JSONObject | None = None
+    ) -> JSONObject:
+        """Start re-indexing a collection (see :meth:`Client.reindex`); the job."""
+        return await self._send(_reindex_call(collection, model, index))
+
+    async def rollback(self, collection: str) -> JSONObject:
+        """Start returning a collection to its previous version; the job."""
+        return await self._send(_rollback_call(collection))
+
+    async def get_job(self, job_id: str) -> JSONObject:
+        """A re-index or rollback job."""
+        return await self._send(_get_job_call(job_id))
+
+    async def list_jobs(self) -> list[JSONObject]:
+        """Every job, newest first."""
+        return await self._send(_list_jobs_call())
+
     async def _send(self, call: _Call[T]) -> T:
         try:
             response = await self._http.request(
@@ -763,6 +800,43 @@ def _list_result_sets_call(
 
 def _delete_result_set_call(set_id: str) -> _Call[None]:
     return _Call("DELETE", _result_set_path(set_id), None, _read_nothing)
+
+
+def _reindex_call(
+    collection: str, model: str | None, index: str | JSONObject | None
+) -> _Call[JSONObject]:
+    body: JSONObject = {}
+    if model is not None:
+        body["model"] = model
+    if index is not None:
+        body["index"] = {"type": index} if isinstance(index, str) else index
+    return _Call("POST", f"{_collection_path(collection)}/reindex", body, _read_job)
+
+
+def _rollback_call(collection: str) -> _Call[JSONObject]:
+    return _Call("POST", f"{_collection_path(collection)}/rollback", None, _read_job)
+
+
+def _get_job_call(job_id: str) -> _Call[JSONObject]:
+    return _Call("GET", f"/v1/jobs/{quote(job_id, safe='')}", None, _read_object)
+
+
+def _list_jobs_call() -> _Call[list[JSONObject]]:
+    return _Call("GET", "/v1/jobs", None, _read_jobs)
+
+
+def _read_job(response: httpx.Response) -> JSONObject:
+    job = _read_object(response).get("job")
+    if not isinstance(job, dict):
+        raise _unexpected(response, "an answer without a job")
+    return job
+
+
+def _read_jobs(response: httpx.Response) -> list[JSONObject]:
+    jobs = _read_object(response).get("jobs")
+    if not isinstance(jobs, list) or not all(isinstance(job, dict) for job in jobs):
+        raise _unexpected(response, "an answer without a list of jobs")
+    return jobs
 
 
 def _collection_path(name: str) -> str:

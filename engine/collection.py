@@ -28,7 +28,7 @@ from ipsim.engine.types import (
 from ipsim.engine.validation import check_document_id, check_fields
 from ipsim.indexers.filters import Filter, FilterError, parse_filter
 from ipsim.indexers.store import CollectionStore, DocHit, Record
-from ipsim.models.base import Encoder, InvalidContent, Prepared
+from ipsim.models.base import Encoder, InvalidContent, Prepared, pooled
 
 Vector = npt.NDArray[np.float32]
 
@@ -55,6 +55,8 @@ class Ranking:
     total: int
     complete: bool = False
     truncated: bool = False
+    missing_shards: tuple[int, ...] = ()
+    """Index shards that did not answer: the ranking lacks their documents."""
 
 
 @dataclass(frozen=True)
@@ -221,13 +223,16 @@ class Collection:
         key = (self.name, canonical(request.query), canonical(request.filter), request.mode)
         version = self.store.version
         ranked = self._pages.get(key, version)
+        missing: tuple[int, ...] = ()
         if ranked is None or (len(ranked.hits) < needed and not ranked.exhausted):
             window = window_for(needed)
             found = await fetch(window)
-            if ranked is None:
+            missing = found.missing_shards
+            if ranked is None or missing:
                 ranked = RankedList(version, total=found.total, truncated=found.truncated)
             ranked.extend(found.hits, asked=window, complete=found.complete)
-            self._pages.put(key, ranked)
+            if not missing:  # a partial ranking is served, never cached
+                self._pages.put(key, ranked)
         page = ranked.hits[request.offset : needed]
         took = time.perf_counter() - started
         metrics.SEARCH_SECONDS.labels(self.name).observe(took)
@@ -236,6 +241,7 @@ class Collection:
             total=ranked.total,
             took_ms=took * 1000.0,
             truncated=ranked.truncated,
+            missing_shards=missing,
         )
 
     def _plan(self, request: SearchRequest, flt: Filter | None) -> Fetch:
@@ -268,9 +274,9 @@ class Collection:
         for members in groups.values():
             first = units[members[0]]
             queries = np.stack([units[i].vector for i in members])
-            hits, total = self.store.search_counted(queries, first.window, first.flt)
-            for i, found in zip(members, hits, strict=True):
-                results[i] = Ranking(found, total)
+            answer = self.store.search_reported(queries, first.window, first.flt)
+            for i, found in zip(members, answer.hits, strict=True):
+                results[i] = Ranking(found, answer.total, missing_shards=answer.missing_shards)
         return [results[i] for i in range(len(units))]
 
     def _hit(self, h: DocHit) -> Hit:
@@ -300,11 +306,5 @@ class Collection:
 
     async def _query_vector(self, query: Any) -> Vector:
         prepared = await asyncio.to_thread(self._prepare, query, "query", "query")
-        rows = await self.batcher.submit(prepared.units)
-        if len(rows) == 1:
-            return rows[0]
         # A whole document as the query: one vector, the normalised mean of its chunks.
-        mean = np.mean(np.stack(rows), axis=0)
-        norm = float(np.linalg.norm(mean)) or 1.0
-        result: Vector = (mean / norm).astype(np.float32)
-        return result
+        return pooled(await self.batcher.submit(prepared.units))

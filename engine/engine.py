@@ -7,10 +7,13 @@ import functools
 import logging
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
 
 from ipsim.engine.batcher import DynamicBatcher
 from ipsim.engine.collection import Collection, Vector
@@ -19,6 +22,7 @@ from ipsim.engine.errors import Conflict, InvalidInput, NotFound, NotReady
 from ipsim.engine.facets import FacetResult, FacetSpec, facet_counts, parse_facets
 from ipsim.engine.grouping import Grouping, grouped_page, parse_grouping
 from ipsim.engine.pages import PageCache
+from ipsim.engine.reindex import Reindexer
 from ipsim.engine.types import (
     MODALITIES,
     CollectionInfo,
@@ -27,15 +31,27 @@ from ipsim.engine.types import (
     Document,
     Hit,
     HitGroup,
+    IndexSpec,
     SearchRequest,
     SearchResult,
 )
 from ipsim.engine.validation import check_collection_name, check_page
+from ipsim.engine.versions import Alias, collection_names, live_path, remove_all, write_alias
 from ipsim.engine.watches import Notification, Watch, Watches
 from ipsim.indexers.factory import IndexParamError, validate_index_params
 from ipsim.indexers.store import CollectionStore, DocHit, StoreOptions
-from ipsim.models.base import Encoder
-from ipsim.models.registry import AVAILABLE_MODALITIES, UnknownModel, load_encoder
+from ipsim.models.base import Encoder, InvalidContent, Prepared, pooled
+from ipsim.models.registry import (
+    AVAILABLE_MODALITIES,
+    DEFAULT_TEXT_MODEL,
+    UnknownModel,
+    load_encoder,
+    resolve_text_model,
+)
+from ipsim.models.triton_backend import RemoteUnavailable
+
+if TYPE_CHECKING:
+    from ipsim.engine.ray_cluster import RayCluster
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +76,13 @@ class EngineOptions:
     wal_group_commit_ms: float = 2.0
     mesh_max_bytes: int = 16 * 1024 * 1024
     mesh_max_faces: int = 500_000
+    triton_url: str | None = None
+    """Text encodes on this Triton / KServe v2 server (:mod:`ipsim.models.triton_backend`)."""
+    triton_model: str | None = None
+    """The remote name of ``text_model`` (default: its own name)."""
+    ray_address: str | None = None
+    """Cluster mode: sharded collections keep their shards in Ray actors there
+    (:mod:`ipsim.engine.ray_cluster`); None: in process, and Ray is never imported."""
 
 
 @dataclass
@@ -85,10 +108,18 @@ class Engine:
         self._lock = asyncio.Lock()
         self._ready = False
         self._watches = Watches(options.data / "watches")
+        self.jobs = Reindexer(self, options.data / "jobs")
+        """Re-index and rollback jobs (:mod:`ipsim.engine.reindex`)."""
+        self.cluster: RayCluster | None = None
+        if options.ray_address:
+            from ipsim.engine.ray_cluster import RayCluster  # Ray loads only in cluster mode
+
+            self.cluster = RayCluster(options.ray_address)
         self._store_options = StoreOptions(
             snapshot_every=options.snapshot_every,
             group_commit_ms=options.wal_group_commit_ms,
             device=self.device.index_device,
+            place_shards=self.cluster.place if self.cluster else None,
         )
 
     @property
@@ -97,27 +128,31 @@ class Engine:
         return self._ready
 
     async def start(self) -> None:
-        """Open every collection under the data directory."""
+        """Open every collection under the data directory (after connecting to the cluster)."""
+        if self.cluster is not None:
+            await asyncio.to_thread(self.cluster.start)
         self._root.mkdir(parents=True, exist_ok=True)
-        for path in sorted(p for p in self._root.iterdir() if p.is_dir()):
-            if path.name.startswith("."):
-                continue
-            store = await asyncio.to_thread(CollectionStore.open, path, self._store_options)
-            model = await self._model(str(store.meta["modality"]), str(store.meta["model"]))
-            self._collections[path.name] = self._collection(path.name, store, model)
-            log.info("opened collection %s (%d documents)", path.name, len(store))
+        # A name is an alias of one store version (ipsim.engine.versions).
+        for name in await asyncio.to_thread(collection_names, self._root):
+            collection = await self.open_version(name, live_path(self._root, name))
+            self._collections[name] = collection
+            log.info("opened collection %s (%d documents)", name, len(collection.store))
         await self._watches.start()
         self._ready = True
+        await self.jobs.start()
 
     async def close(self) -> None:
         """Stop batchers, snapshot and close every collection."""
         self._ready = False
+        await self.jobs.close()
         await self._watches.close()
         for collection in self._collections.values():
             await collection.close()
         self._collections.clear()
         for model in self._models.values():
             await model.batcher.stop()
+        if self.cluster is not None:
+            await asyncio.to_thread(self.cluster.close)
 
     async def _model(self, modality: str, name: str | None) -> _Model:
         """The shared encoder + batcher for a (modality, model), loaded once."""
@@ -159,11 +194,16 @@ class Engine:
             chunk_tokens=self.options.chunk_tokens,
             chunk_overlap=self.options.chunk_overlap,
             mesh_limits=mesh_limits,
+            triton_url=self.options.triton_url,
+            # The override names the default text model's remote twin, not every text model's.
+            triton_model=self.options.triton_model if name == self.options.text_model else None,
         )
 
-    def _collection(self, name: str, store: CollectionStore, model: _Model) -> Collection:
+    def _collection(
+        self, name: str, store: CollectionStore, model: _Model, *, watched: bool = True
+    ) -> Collection:
         kind = _collection_class(str(store.meta["modality"]))
-        extra: dict[str, Any] = {"watches": self._watches} if kind.watchable else {}
+        extra: dict[str, Any] = {"watches": self._watches} if kind.watchable and watched else {}
         return kind(
             name,
             store,
@@ -199,33 +239,39 @@ class Engine:
         async with self._lock:
             if spec.name in self._collections:
                 raise Conflict(f"collection {spec.name!r} already exists")
-            model = await self._model(spec.modality, spec.model)
-            index_type, raw_params = _collection_class(spec.modality).index_for(
-                spec.index.type, spec.index.params, model.encoder
-            )
-            try:
-                params = validate_index_params(
-                    index_type, raw_params, model.encoder.dim, model.encoder.metric
-                )
-            except IndexParamError as exc:
-                raise InvalidInput(exc.field, exc.message) from exc
-            path = self._root / spec.name
-            if path.exists():  # a half-made collection from a crash during create
-                await asyncio.to_thread(shutil.rmtree, path)
-            store = await asyncio.to_thread(
-                CollectionStore.create,
-                path,
-                dim=model.encoder.dim,
-                metric=model.encoder.metric,
-                index_type=index_type,
-                index_params=params,
-                shards=spec.shards,
-                meta={"modality": spec.modality, "model": model.encoder.name},
-                options=self._store_options,
-            )
+            store, model = await self._create_store(spec, self._root / spec.name)
             collection = self._collection(spec.name, store, model)
             self._collections[spec.name] = collection
             return collection.info()
+
+    async def _create_store(
+        self, spec: CollectionSpec, path: Path
+    ) -> tuple[CollectionStore, _Model]:
+        """Validate ``spec``'s model and index (``InvalidInput``), then create its empty store."""
+        model = await self._model(spec.modality, spec.model)
+        index_type, raw_params = _collection_class(spec.modality).index_for(
+            spec.index.type, spec.index.params, model.encoder
+        )
+        try:
+            params = validate_index_params(
+                index_type, raw_params, model.encoder.dim, model.encoder.metric
+            )
+        except IndexParamError as exc:
+            raise InvalidInput(exc.field, exc.message) from exc
+        if path.exists():  # a half-made collection from a crash during create
+            await asyncio.to_thread(shutil.rmtree, path)
+        store = await asyncio.to_thread(
+            CollectionStore.create,
+            path,
+            dim=model.encoder.dim,
+            metric=model.encoder.metric,
+            index_type=index_type,
+            index_params=params,
+            shards=spec.shards,
+            meta={"modality": spec.modality, "model": model.encoder.name},
+            options=self._store_options,
+        )
+        return store, model
 
     def list_collections(self) -> list[CollectionInfo]:
         if not self._ready:
@@ -238,12 +284,15 @@ class Engine:
 
     async def delete_collection(self, name: str) -> None:
         """Raise ``NotFound``."""
+        self._get(name)
+        await self.jobs.forget(name)  # outside the lock: a job's switch takes it
         async with self._lock:
             collection = self._get(name)
             del self._collections[name]
             self._pages.drop(name)
             await asyncio.to_thread(self._watches.drop_collection, name)
             await collection.destroy()
+            await asyncio.to_thread(remove_all, self._root, name)  # the other versions
 
     async def upsert(self, name: str, documents: Sequence[Document]) -> int:
         """Validate, encode (batched), log durably, index; return the number upserted.
@@ -253,7 +302,9 @@ class Engine:
         """
         if not documents:
             raise InvalidInput("documents", "must hold at least one document")
-        return await self._get(name).upsert(documents)
+        ids = [doc.id for doc in documents if isinstance(doc.id, str)]
+        async with self.jobs.writes.writing(name, ids):  # a re-index journals them
+            return await self._get(name).upsert(documents)
 
     async def get_document(self, name: str, doc_id: str) -> Document:
         """Raise ``NotFound``."""
@@ -312,7 +363,9 @@ class Engine:
 
     async def delete_document(self, name: str, doc_id: str) -> None:
         """Raise ``NotFound``."""
-        if not await self._get(name).delete(doc_id):
+        async with self.jobs.writes.writing(name, [doc_id]):
+            deleted = await self._get(name).delete(doc_id)
+        if not deleted:
             raise NotFound(f"document {doc_id!r} is not in collection {name!r}")
 
     async def search(self, name: str, request: SearchRequest) -> SearchResult:
@@ -364,6 +417,7 @@ class Engine:
             total=last[0].total,
             took_ms=(time.perf_counter() - started) * 1000.0,
             truncated=page.truncated or last[0].truncated,
+            missing_shards=last[0].missing_shards,
             groups=groups,
         )
 
@@ -382,6 +436,137 @@ class Engine:
         collection = self._get(name)
         flt = collection.parse_filter(filter)
         return await asyncio.to_thread(facet_counts, collection.store, specs, flt)
+
+    # --- versions (blue/green re-indexing; the jobs are in ipsim.engine.reindex) ----------
+
+    @property
+    def collections_root(self) -> Path:
+        """The folder holding every collection's versions."""
+        return self._root
+
+    @property
+    def watch_registry(self) -> Watches:
+        return self._watches
+
+    def live_collection(self, name: str) -> Collection:
+        """The version ``name`` serves now (``NotFound``, ``NotReady``)."""
+        return self._get(name)
+
+    async def open_version(self, name: str, path: Path, *, watched: bool = True) -> Collection:
+        """Open the store version at ``path`` as collection ``name`` (not registered)."""
+        store = await asyncio.to_thread(CollectionStore.open, path, self._store_options)
+        try:
+            model = await self._model(str(store.meta["modality"]), str(store.meta["model"]))
+        except BaseException:
+            await asyncio.to_thread(store.close)
+            raise
+        return self._collection(name, store, model, watched=watched)
+
+    async def create_version(
+        self, name: str, *, model: str, index: IndexSpec, shards: int, path: Path
+    ) -> Collection:
+        """A new empty version of ``name`` at ``path``, validated as a new collection is
+        (``InvalidInput`` naming ``model`` or ``index…``); not registered, no watches."""
+        live = self._get(name)
+        spec = CollectionSpec(name, live.modality, index=index, shards=shards, model=model)
+        store, loaded = await self._create_store(spec, path)
+        return self._collection(name, store, loaded, watched=False)
+
+    async def swap_version(self, name: str, target: Collection, alias: Alias) -> Collection:
+        """Point ``name`` at ``target`` (alias file first, then memory); return the old one.
+
+        The target's change counter continues from the old one's, so page caches and
+        result sets keyed by :meth:`collection_version` see the switch as a change.
+        """
+        async with self._lock:
+            old = self._get(name)
+            await asyncio.to_thread(write_alias, self._root, name, alias)
+            target.store.version += old.store.version + 1
+            self._collections[name] = target
+            self._pages.drop(name)
+            return old
+
+    # --- encoders as a service (the KServe v2 / Triton front door) -----------------------
+
+    def encoders(self) -> list[tuple[str, str]]:
+        """``(modality, model)`` of every encoder :meth:`embed` serves: the loaded ones, then
+        each modality's default (loaded on first use)."""
+        served = list(self._models)
+        for modality in AVAILABLE_MODALITIES:
+            default = (modality, _default_model(modality, self.options.text_model))
+            if default not in served:
+                served.append(default)
+        return served
+
+    async def encoder(self, modality: str, model: str | None) -> Encoder[Any]:
+        """The shared encoder of a (modality, model), loaded on first use (``InvalidInput``)."""
+        return (await self._served_model(modality, model)).encoder
+
+    async def embed(
+        self, modality: str, model: str | None, contents: Sequence[Mapping[str, Any]]
+    ) -> npt.NDArray[np.float32]:
+        """``(len(contents), dim)``: each content's vector as a search would encode it as a
+        query, through the same dynamic batcher as the collections using that encoder.
+
+        Raise ``InvalidInput`` (``contents[i].KEY`` for a bad item, ``contents``, ``modality``,
+        ``model``) or ``Overloaded``.
+        """
+        if not contents:
+            raise InvalidInput("contents", "must hold at least one item")
+        loaded = await self._served_model(modality, model)
+        prepared = await asyncio.to_thread(_prepare_queries, loaded.encoder, contents)
+        rows = await loaded.batcher.submit([unit for p in prepared for unit in p.units])
+        return _one_row_per_item(rows, [len(p.units) for p in prepared])
+
+    async def _served_model(self, modality: str, model: str | None) -> _Model:
+        if modality not in AVAILABLE_MODALITIES:
+            raise InvalidInput("modality", f"must be one of {', '.join(AVAILABLE_MODALITIES)}")
+        return await self._model(modality, model)
+
+
+def _default_model(modality: str, text_model: str) -> str:
+    """The name of the encoder that ``Engine._model(modality, None)`` loads, without loading it
+    (the modules imported here are light except chemistry's RDKit, imported on first ask)."""
+    if modality == "text":
+        return resolve_text_model(text_model)[0]
+    if modality in ("image", "trademark"):
+        from ipsim.models.image import MODEL_NAME
+
+        return MODEL_NAME if modality == "image" else f"{DEFAULT_TEXT_MODEL}+{MODEL_NAME}"
+    if modality == "mesh":
+        from ipsim.models.mesh import DEFAULT_MESH_MODEL
+
+        return DEFAULT_MESH_MODEL
+    if modality == "sequence":
+        from ipsim.models.sequence import DEFAULT_SEQUENCE_MODEL
+
+        return DEFAULT_SEQUENCE_MODEL
+    from ipsim.models.chemical import DEFAULT_CHEMICAL_MODEL
+
+    return DEFAULT_CHEMICAL_MODEL
+
+
+def _prepare_queries(
+    encoder: Encoder[Any], contents: Sequence[Mapping[str, Any]]
+) -> list[Prepared[Any]]:
+    prepared = []
+    for i, content in enumerate(contents):
+        try:
+            prepared.append(encoder.preprocess(content, "query"))
+        except InvalidContent as exc:
+            raise InvalidInput(f"contents[{i}].{exc.field}", exc.message) from exc
+    return prepared
+
+
+def _one_row_per_item(rows: Sequence[Vector], counts: Sequence[int]) -> npt.NDArray[np.float32]:
+    """Each item's row: its one unit's, or the normalised mean of its chunks' (the rule
+    ``Collection._query_vector`` applies to a long query)."""
+    items = []
+    start = 0
+    for count in counts:
+        items.append(pooled(rows[start : start + count]))
+        start += count
+    return np.ascontiguousarray(np.stack(items), dtype=np.float32)
 
 
 def _collection_class(modality: str) -> type[Collection]:
@@ -410,4 +595,7 @@ def _collection_class(modality: str) -> type[Collection]:
 
 def _encode_rows(encoder: Encoder[Any], units: Sequence[Any]) -> list[Vector]:
     """The batcher hands out results per unit: the rows of the encoded matrix."""
-    return list(encoder.encode(units))
+    try:
+        return list(encoder.encode(units))
+    except RemoteUnavailable as exc:  # a remote (Triton) encoder is down: 503, not 500
+        raise NotReady(str(exc)) from exc

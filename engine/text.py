@@ -95,7 +95,7 @@ class TextCollection(Collection):
             depth = max(window, FUSION_DEPTH)
             near, terms = await asyncio.gather(dense(depth), lexical(depth))
             fused: list[DocHit] = list(fuse(near.hits, terms.hits, weight)[:window])
-            return Ranking(fused, near.total)
+            return Ranking(fused, near.total, missing_shards=near.missing_shards)
 
         return hybrid
 

@@ -119,6 +119,9 @@ class SearchResult:
     """With ``group_by``: the page's groups, each its field value and best hits."""
     facets: dict[str, Any] | None = None
     """With ``facets``: a :class:`ipsim.engine.facets.FacetResult` per field."""
+    missing_shards: tuple[int, ...] = ()
+    """Cluster mode: index shards that did not answer (being restarted); the hits are the
+    best of the other shards', so documents those shards hold may be absent."""
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,9 @@ class SearchHits:
 
     scores: npt.NDArray[np.float32]
     labels: Labels
+    missing_shards: tuple[int, ...] = ()
+    """Shards that did not answer (a remote shard being restarted): the hits are the best
+    of the others, so a document held by a missing shard may be absent."""
 
 
 class VectorIndex(ABC):
@@ -118,6 +121,10 @@ class VectorIndex(ABC):
     def describe(self) -> dict[str, object]:
         """Family and parameters, for collection info."""
         return {"type": type(self).__name__}
+
+    def close(self) -> None:
+        """Release what the index holds outside this process (remote shards); else nothing."""
+        return None
 
 
 def parse_device(device: str) -> int | None:

@@ -7,16 +7,45 @@ searches) and merge per query by score descending, then label ascending.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Self
+from contextlib import AbstractContextManager
+from typing import Protocol, Self
 
 import numpy as np
 
 from ipsim.indexers import hits
 from ipsim.indexers.base import Labels, SearchHits, Selection, VectorIndex, Vectors
-from ipsim.indexers.gpu import faiss_gpu_count
+from ipsim.indexers.gpu import gpu_count
 from ipsim.indexers.index_file import IndexFile, PersistedIndex
 from ipsim.indexers.live_labels import as_batch, as_queries, check_k
+
+
+def route(labels: Labels, shards: int) -> list[np.ndarray]:
+    """Per shard, the positions in ``labels`` it owns (shard ``i`` owns labels ``≡ i mod n``)."""
+    owner = labels % shards
+    return [np.flatnonzero(owner == i) for i in range(shards)]
+
+
+class ShardSource(Protocol):
+    """The durable truth a remote shard is rebuilt from (the collection store).
+
+    A write reaches the source before the index, so a shard refilled from the source
+    while writes are paused holds every write, including one its dead actor missed.
+    """
+
+    def blank_shard(self) -> VectorIndex:
+        """A new, empty index of the collection's family (one shard)."""
+
+    def writes_paused(self) -> AbstractContextManager[None]:
+        """While held, no write reaches the index (searches go on)."""
+
+    def shard_vectors(self, shard: int, shards: int) -> tuple[Labels, Vectors]:
+        """The live labels ``≡ shard mod shards`` and their vectors (writes paused)."""
+
+
+ShardPlacer = Callable[["ShardedIndex", ShardSource], VectorIndex]
+"""Places a sharded index's shards elsewhere (Ray actors) and returns the index to use."""
 
 
 class ShardedIndex(PersistedIndex):
@@ -50,8 +79,7 @@ class ShardedIndex(PersistedIndex):
 
     def _route(self, labels: Labels) -> list[np.ndarray]:
         """Per shard, the positions in ``labels`` it owns."""
-        owner = labels % len(self.shards)
-        return [np.flatnonzero(owner == i) for i in range(len(self.shards))]
+        return route(labels, len(self.shards))
 
     def add(self, labels: Labels, vectors: Vectors) -> None:
         """Add each vector to its label's shard; all or nothing."""
@@ -89,7 +117,7 @@ class ShardedIndex(PersistedIndex):
 
     def to(self, device: str) -> Self:
         """Move every shard; plain ``cuda`` spreads shards round-robin over all GPUs."""
-        gpus = faiss_gpu_count()
+        gpus = gpu_count()
         spread = device == "cuda" and gpus > 1
         for i, shard in enumerate(self.shards):
             self.shards[i] = shard.to(f"cuda:{i % gpus}" if spread else device)

@@ -26,9 +26,10 @@ import math
 import shutil
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -47,6 +48,7 @@ from ipsim.indexers.records import (
     validate_record,
 )
 from ipsim.indexers.rwlock import ReadWriteLock
+from ipsim.indexers.shards import ShardedIndex, ShardPlacer
 from ipsim.indexers.snapshot import SnapshotDir, SnapshotError, atomic_directory
 from ipsim.indexers.wal import WalCorruptError, WalError, WalRecord, WriteAheadLog
 
@@ -90,6 +92,10 @@ class StoreOptions:
     fsync: bool = True
     device: str = "cpu"
     """Where the vector index searches (``cuda:N`` mirrors it onto that GPU when FAISS has one)."""
+    place_shards: ShardPlacer | None = None
+    """Places a sharded index's shards elsewhere (a Ray cluster: ``engine/ray_cluster.py``),
+    with the store as their :class:`~ipsim.indexers.shards.ShardSource`; ``device`` is then
+    the placer's business."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,18 @@ class FieldCounts(Generic[_K]):
     """Documents passing the filter that have any (indexable) value in the field."""
     documents: int
     """Documents passing the filter."""
+
+
+class SearchAnswer(NamedTuple):
+    """What :meth:`CollectionStore.search_reported` found."""
+
+    hits: list[list[DocHit]]
+    """Per query, the top documents."""
+    total: int
+    """Documents passing the filter."""
+    missing_shards: tuple[int, ...] = ()
+    """Index shards that did not answer (a remote shard restarting): the hits are the best
+    of the other shards'."""
 
 
 class StoreError(RuntimeError):
@@ -148,9 +166,10 @@ class CollectionStore:
         self._vectors = VectorArena(self.dim)
         self._fields = FieldIndex()
         self._docs: dict[int, StoredDoc] = {}
+        # Built (and recovered) in process; placed on its device or cluster once recovered.
         self._index: VectorIndex = make_index(
             self.index_type, self.dim, self.metric, self.index_params, self.shards
-        ).to(options.device)
+        )
 
         self._rw = ReadWriteLock()
         self._gate = threading.Condition()  # guards the fields below
@@ -251,6 +270,7 @@ class CollectionStore:
                 replayed += 1
             self._applied_seq = wal.last_seq
             self._snapshot_seq = covered
+            self._index = self._placed(self._index)
             self._snapshots.prune()
             wal.discard_through(covered)
         except BaseException:
@@ -263,6 +283,37 @@ class CollectionStore:
             covered,
             replayed,
         )
+
+    def _placed(self, index: VectorIndex) -> VectorIndex:
+        """The recovered index on its device, or its shards handed to the placer."""
+        place = self._options.place_shards
+        if place is not None and isinstance(index, ShardedIndex) and len(index.shards) > 1:
+            return place(index, self)
+        return index.to(self._options.device)
+
+    # -- the ShardSource a placed index restarts its shards from -------------------------
+
+    def blank_shard(self) -> VectorIndex:
+        """A new, empty index of this collection's family (one shard)."""
+        return make_index(self.index_type, self.dim, self.metric, self.index_params)
+
+    @contextmanager
+    def writes_paused(self) -> Iterator[None]:
+        """No write reaches the index while held (searches go on)."""
+        with self._rw.read():
+            yield
+
+    def shard_vectors(self, shard: int, shards: int) -> tuple[Labels, Vectors]:
+        """The live labels ``≡ shard mod shards`` and their vectors (hold writes_paused)."""
+        rows = self._ids.live_rows()
+        labels, vectors = [np.zeros(0, dtype=np.int64)], [np.zeros((0, self.dim), np.float32)]
+        for start in range(0, rows.size, _VECTOR_CHUNK_ROWS):
+            chunk = rows[start : start + _VECTOR_CHUNK_ROWS]
+            ids = self._ids.labels_of_rows(chunk)
+            mine = ids % shards == shard
+            labels.append(ids[mine])
+            vectors.append(self._vectors.gather(chunk)[mine])
+        return np.concatenate(labels), np.concatenate(vectors)
 
     def close(self) -> None:
         """Finish in-flight writes, snapshot if anything changed since the last one, close."""
@@ -288,6 +339,7 @@ class CollectionStore:
             finally:
                 if self._wal is not None:
                     self._wal.close()
+                self._index.close()
                 self._lock_file.close()
 
     # -- writes --------------------------------------------------------------------------
@@ -493,6 +545,13 @@ class CollectionStore:
         self, queries: np.ndarray, k: int, flt: Filter | None = None
     ) -> tuple[list[list[DocHit]], int]:
         """:meth:`search` plus :meth:`count` of the same filter, evaluated once, in one state."""
+        found = self.search_reported(queries, k, flt)
+        return found.hits, found.total
+
+    def search_reported(
+        self, queries: np.ndarray, k: int, flt: Filter | None = None
+    ) -> SearchAnswer:
+        """:meth:`search_counted`, plus the index shards that did not answer (cluster mode)."""
         q = np.ascontiguousarray(queries, dtype=np.float32)
         if q.ndim == 1:
             q = q.reshape(1, -1)
@@ -506,8 +565,10 @@ class CollectionStore:
             self._check_usable()
             allowed, docs, labels = self._selection(flt)
             if docs == 0:
-                return [[] for _ in range(q.shape[0])], 0
-            return self._search(q, int(k), allowed, docs, labels), docs
+                return SearchAnswer([[] for _ in range(q.shape[0])], 0)
+            missing: set[int] = set()
+            found = self._search(q, int(k), allowed, docs, labels, missing)
+            return SearchAnswer(found, docs, tuple(sorted(missing)))
 
     def query_index(
         self, run: Callable[[VectorIndex, Selection | None], IndexAnswer], flt: Filter | None = None
@@ -573,7 +634,13 @@ class CollectionStore:
         return selection, int(rows.size), int(labels.size)
 
     def _search(
-        self, q: Vectors, k: int, allowed: Selection | None, docs: int, labels: int
+        self,
+        q: Vectors,
+        k: int,
+        allowed: Selection | None,
+        docs: int,
+        labels: int,
+        missing: set[int],
     ) -> list[list[DocHit]]:
         """Ask the index for labels, widening until each query's top-k documents are settled.
 
@@ -585,7 +652,7 @@ class CollectionStore:
         break. The extra label is what shows that, without a second ask, in the common case.
         """
         if self.metric not in ("ip", "l2"):
-            return self._search_final(q, min(k, labels), allowed)
+            return self._search_final(q, min(k, labels), allowed, missing)
         want = min(k, docs)
         per_doc = self._ids.live_labels / max(1, len(self._ids))
         fetch = min(labels, math.ceil(want * max(1.0, per_doc)) + 1)
@@ -593,6 +660,7 @@ class CollectionStore:
         pending = list(range(q.shape[0]))
         while pending:
             found = self._index.search(q[pending], fetch, allowed)
+            missing.update(found.missing_shards)
             unsettled = []
             for i, query in enumerate(pending):
                 valid = found.labels[i] >= 0
@@ -610,9 +678,12 @@ class CollectionStore:
             fetch = min(labels, 2 * fetch)
         return results
 
-    def _search_final(self, q: Vectors, k: int, allowed: Selection | None) -> list[list[DocHit]]:
+    def _search_final(
+        self, q: Vectors, k: int, allowed: Selection | None, missing: set[int]
+    ) -> list[list[DocHit]]:
         """Families whose scores are final (fingerprints: one unit per document, exact)."""
         found = self._index.search(q, k, allowed)
+        missing.update(found.missing_shards)
         results = []
         for labels, scores in zip(found.labels, found.scores, strict=True):
             rows = self._ids.rows_of(labels[labels >= 0])
@@ -758,7 +829,7 @@ class CollectionStore:
                 self._fields.add(row, d["fields"])
                 self._vectors.put(row, vectors[offset : offset + len(spans)])
                 offset += len(spans)
-        self._index = load_index(folder / _INDEX).to(self._options.device)
+        self._index = load_index(folder / _INDEX)
         if offset != vectors.shape[0] or self._index.ntotal != self._ids.live_labels:
             raise SnapshotError(
                 f"{folder} is inconsistent: {vectors.shape[0]} vectors, {offset} units, "
@@ -772,6 +843,7 @@ __all__ = [
     "DocHit",
     "FieldCounts",
     "Record",
+    "SearchAnswer",
     "StoreError",
     "StoreLockedError",
     "StoreOptions",

@@ -61,3 +61,14 @@ class Encoder(Protocol[ItemT]):
     def encode(self, units: Sequence[ItemT]) -> npt.NDArray[np.float32]:
         """Encode a batch of units to a ``(len(units), dim)`` float32 array."""
         ...
+
+
+def pooled(rows: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
+    """One vector for an item encoded as several units (a long text's chunks): the
+    normalised mean of their rows; a single row is returned as it is."""
+    if len(rows) == 1:
+        return rows[0]
+    mean = np.mean(np.stack(rows), axis=0)
+    norm = float(np.linalg.norm(mean)) or 1.0
+    out: npt.NDArray[np.float32] = (mean / norm).astype(np.float32)
+    return out

@@ -56,16 +56,30 @@ def load_encoder(
     chunk_tokens: int,
     chunk_overlap: int,
     mesh_limits: MeshLimits | None = None,
+    triton_url: str | None = None,
+    triton_model: str | None = None,
 ) -> Encoder[object]:
     """Build the encoder for a collection's modality and model on ``device``.
 
     Chemistry runs on the CPU whatever ``device`` says; RDKit is imported only here, so a
-    server without chemical collections never loads it.
+    server without chemical collections never loads it. With ``triton_url``, text encodes
+    on that Triton / KServe v2 server (model ``triton_model``, default the text model's name).
     """
     if modality == "text":
         from ipsim.models.text import TextEncoder
 
         name, path = resolve_text_model(model or DEFAULT_TEXT_MODEL)
+        if triton_url:
+            from ipsim.models.triton_backend import RemoteTextEncoder
+
+            return RemoteTextEncoder(  # type: ignore[return-value]
+                name,
+                path,
+                url=triton_url,
+                remote_model=triton_model,
+                chunk_tokens=chunk_tokens,
+                chunk_overlap=chunk_overlap,
+            )
         return TextEncoder(  # type: ignore[return-value]
             name, path, device=device, chunk_tokens=chunk_tokens, chunk_overlap=chunk_overlap
         )

@@ -9,12 +9,13 @@ from ipsim.config import Settings
 from ipsim.engine.engine import Engine
 from ipsim.engine.federation import Federation
 from ipsim.platform.result_sets import ResultSetStore
-from ipsim.server import errors
+from ipsim.server import errors, kserve
 from ipsim.server.auth import ApiKeys
 from ipsim.server.middleware import BodyLimit, JsonByDefault, RouteMetrics
 from ipsim.server.remote_sources import build_federation
 from ipsim.server.routes import collections, documents, federated, graph, health, search, watches
 from ipsim.server.routes import facets as facet_routes
+from ipsim.server.routes import jobs as job_routes
 from ipsim.server.routes import result_sets as result_set_routes
 
 
@@ -50,6 +51,8 @@ def create_app(
         federated,
         watches,
         result_set_routes,
+        job_routes,
+        kserve,
     ):
         app.include_router(module.router)
     app.add_middleware(JsonByDefault)

@@ -303,3 +303,11 @@ def notification_message(note: Notification) -> search_pb2.Notification:
     if note.last_error is not None:
         message.last_error = note.last_error
     return message
+
+
+def metadata_value(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str | None:
+    """The first value of request metadata ``key`` (``authorization``), as text."""
+    for item_key, value in context.invocation_metadata() or ():
+        if item_key == key:
+            return value if isinstance(value, str) else value.decode("latin-1")
+    return None

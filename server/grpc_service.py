@@ -40,6 +40,7 @@ from ipsim.proto import (
     search_pb2,
     search_pb2_grpc,
 )
+from ipsim.server import kserve_grpc
 from ipsim.server.auth import ApiKeys, AuthError
 from ipsim.server.grpc_convert import (
     STATUS_OF_CODE,
@@ -48,6 +49,7 @@ from ipsim.server.grpc_convert import (
     collection_spec,
     document_message,
     error_message,
+    metadata_value,
     notification_message,
     required,
     search_many_request,
@@ -337,7 +339,7 @@ class SearchServicer:
 
     def _authorize(self, context: Context, scope: str) -> None:
         if self._api_keys is not None:
-            self._api_keys.authorize(_metadata_value(context, "authorization"), scope)
+            self._api_keys.authorize(metadata_value(context, "authorization"), scope)
 
     async def _serve(self, context: Context, scope: str, work: Callable[[], Awaitable[T]]) -> T:
         """Authorize, run ``work`` and turn every failure into a status (never a crash)."""
@@ -386,7 +388,8 @@ def add_to_server(
     limits: GrpcLimits,
     federation: Federation | None = None,
 ) -> GrpcService:
-    """Register SearchService, ``grpc.health.v1`` and reflection on ``server``.
+    """Register SearchService, ``grpc.health.v1``, KServe v2's ``GRPCInferenceService`` and
+    reflection on ``server``.
 
     Health needs no API key. Until the first :meth:`GrpcService.set_serving` the whole
     server (``""``) reports gRPC's default SERVING and ``SERVICE_NAME`` is unknown, so
@@ -398,7 +401,9 @@ def add_to_server(
     search_pb2_grpc.add_SearchServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)
+    # KServe v2 / Triton clients' inference.GRPCInferenceService, over the same engine
+    kserve_grpc.add_to_server(server, engine, api_keys, max_items=limits.max_documents_per_request)
+    names = (SERVICE_NAME, health.SERVICE_NAME, kserve_grpc.SERVICE_NAME, reflection.SERVICE_NAME)
     reflection.enable_server_reflection(names, server)
     return GrpcService(servicer=servicer, health=health_servicer)
 
@@ -444,13 +449,6 @@ async def _upsert_batch(
 
 def _retry_after(exc: EngineError) -> float | None:
     return exc.retry_after if isinstance(exc, Overloaded) else None
-
-
-def _metadata_value(context: Context, key: str) -> str | None:
-    for item_key, value in context.invocation_metadata() or ():
-        if item_key == key:
-            return value if isinstance(value, str) else value.decode("latin-1")
-    return None
 
 
 async def _abort(

@@ -161,6 +161,11 @@ class SearchOut(BaseModel):
     facets: dict[str, FacetOut] | None = Field(
         None, description="With `facets`: counts per field over the documents passing the filter."
     )
+    missing_shards: list[int] | None = Field(
+        None,
+        description="Cluster mode: index shards that did not answer (being restarted); the hits "
+        "are the best of the others'. Absent when every shard answered.",
+    )
 
     @classmethod
     def of(cls, result: SearchResult) -> SearchOut:
@@ -176,6 +181,7 @@ class SearchOut(BaseModel):
             truncated=result.truncated,
             groups=groups,
             facets={f: FacetOut.of(r) for f, r in result.facets.items()} if result.facets else None,
+            missing_shards=list(result.missing_shards) or None,
         )
 
 

@@ -64,6 +64,9 @@ def engine_options(settings: Settings) -> EngineOptions:
         wal_group_commit_ms=settings.wal_group_commit_ms,
         mesh_max_bytes=settings.mesh_max_bytes,
         mesh_max_faces=settings.mesh_max_faces,
+        ray_address=settings.ray_address,
+        triton_url=settings.triton_url,
+        triton_model=settings.triton_model,
     )
 
 

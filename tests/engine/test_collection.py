@@ -16,7 +16,7 @@ from ipsim.engine.collection import Collection
 from ipsim.engine.errors import InvalidInput
 from ipsim.engine.pages import PageCache
 from ipsim.engine.types import Document, SearchRequest
-from ipsim.indexers.store import CollectionStore, DocHit
+from ipsim.indexers.store import CollectionStore, DocHit, SearchAnswer
 from ipsim.models.base import InvalidContent, Prepared, Purpose, Span
 
 DIM = 16
@@ -81,13 +81,13 @@ async def test_concurrent_searches_share_index_calls_and_answer_each_query(tmp_p
     collection = await make_collection(tmp_path)
     await collection.upsert(docs(200))
     calls: list[int] = []
-    search = collection.store.search_counted
+    search = collection.store.search_reported
 
-    def counting(queries: np.ndarray, k: int, flt: Any = None) -> tuple[list[list[DocHit]], int]:
+    def counting(queries: np.ndarray, k: int, flt: Any = None) -> SearchAnswer:
         calls.append(len(queries))
         return search(queries, k, flt)
 
-    collection.store.search_counted = counting  # type: ignore[method-assign]
+    collection.store.search_reported = counting  # type: ignore[method-assign]
     texts = [f"rotor blade part {i}" for i in range(40)]
     results = await asyncio.gather(
         *(collection.search(SearchRequest({"text": t}, k=3)) for t in texts)
