@@ -35,7 +35,13 @@ from typing import Any
 import numpy as np
 
 from ipsim.benchmarks import datasets
-from ipsim.benchmarks.bench_quality import K, label_summary, lee_measures, title_measures
+from ipsim.benchmarks.bench_quality import (
+    MEASURES,
+    K,
+    label_summary,
+    lee_measures,
+    title_measures,
+)
 from ipsim.benchmarks.report import Report, Table, add_common_arguments
 from ipsim.engine.engine import Engine, EngineOptions
 from ipsim.engine.text import DEFAULT_WEIGHT, FUSION_DEPTH
@@ -45,14 +51,6 @@ TITLES, LEE = "titles", "lee"
 BATCH = 64
 WARM_UP = 20
 DEFAULT_WEIGHTS = "0.3,0.5,0.6,0.7,0.8,0.9"
-MEASURES = (
-    "strict P@10",
-    "strict nDCG@10",
-    "loose P@10",
-    "loose nDCG@10",
-    "Lee Spearman",
-    "Lee Pearson",
-)
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,7 @@ class LexicalIndex:
         self.path = Path(store.path) / FILE_NAME
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._closed = False
         try:
             self._open()
         except BaseException:
@@ -222,8 +223,14 @@ class LexicalIndex:
                 self._db.execute(f"DELETE FROM {table}")
 
     def close(self, *, clean: bool = True) -> None:
-        """Mark the index as matching the store (unless ``clean`` is False) and close it."""
+        """Mark the index as matching the store (unless ``clean`` is False) and close it.
+
+        Closing twice is harmless (a replaced version can be closed by its drain timer and
+        by the engine's shutdown at once)."""
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             try:
                 if clean:
                     with self._transaction():
