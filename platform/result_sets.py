@@ -236,7 +236,7 @@ class ResultSetStore:
             set_pk: int = db.execute(
                 insert(sets_table)
                 .values(
-                    id=secrets.token_urlsafe(16),
+                    id=secrets.token_hex(16),  # never starts with "-": safe as a CLI argument
                     owner=owner,
                     search=search,
                     created=now,
