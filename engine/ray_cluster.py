@@ -13,11 +13,13 @@ a server without a cluster never loads Ray.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import weakref
 
 import ray
 
+from ipsim.engine.errors import NotReady
 from ipsim.indexers.base import VectorIndex
 from ipsim.indexers.ray_shards import RayShardedIndex, RayShardOptions, eligible_nodes
 from ipsim.indexers.shards import ShardedIndex, ShardSource
@@ -26,10 +28,11 @@ log = logging.getLogger(__name__)
 
 CHECK_EVERY_S = 5.0
 NAMESPACE = "ipsim"
+CONNECT_TIMEOUT_S = 5.0
 
 
-class RayClusterError(RuntimeError):
-    """The cluster cannot be reached."""
+class RayClusterError(NotReady):
+    """The cluster cannot be reached (``unavailable``: the server cannot start on it)."""
 
 
 class RayCluster:
@@ -59,6 +62,7 @@ class RayCluster:
         try:
             self._connected_here = not ray.is_initialized()
             if self._connected_here:
+                _check_reachable(self.address)
                 ray.init(
                     address=self.address,
                     namespace=NAMESPACE,
@@ -116,3 +120,15 @@ class RayCluster:
                 self.check()
             except Exception:
                 log.exception("checking the Ray cluster failed; retrying")
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast on a ``HOST:PORT`` nothing answers on: ``ray.init`` would retry for
+    minutes before giving up. ``auto`` and ``ray://`` addresses are left to Ray."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {address} ({exc})") from exc

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ipsim.config import Settings
 from ipsim.engine.engine import Engine, EngineOptions
+from ipsim.engine.errors import NotReady
 from ipsim.platform.database import database_url
 from ipsim.platform.result_sets import ResultSetStore
 from ipsim.server.app import create_app
@@ -89,7 +90,12 @@ async def serve(settings: Settings) -> int:
         return 1
 
     engine = Engine(engine_options(settings))
-    await engine.start()
+    try:
+        await engine.start()
+    except NotReady as exc:  # a Ray cluster that cannot be reached, say
+        print(f"ipsim: {exc.message}", file=sys.stderr)
+        await engine.close()
+        return 1
     if settings.demo:
         await build_demo(engine)
 

@@ -9,6 +9,10 @@ the answers are complete and equal again.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,3 +119,20 @@ def test_cluster_mode_answers_as_one_process_and_survives_a_dead_shard(
     # Whether a search landed while the shard was down depends on timing; when one did,
     # it answered 200 with the shard named (checked in `answers` and above).
     assert not saw_missing or all(m is None for _, _, m in found)
+
+
+def test_an_unreachable_cluster_stops_serve_with_a_clear_message(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    serve = [sys.executable, "-c", "from ipsim.cli import main; main()", "serve"]
+    done = subprocess.run(
+        [*serve, "--data", str(tmp_path), "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0"],
+        env={**os.environ, "IPSIM_RAY_ADDRESS": f"127.0.0.1:{port}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert f"ipsim: cannot connect to the Ray cluster at 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
