@@ -43,10 +43,9 @@ from ipsim.indexers.store import CollectionStore, DocHit, StoreOptions
 from ipsim.models.base import Encoder, InvalidContent, Prepared, pooled
 from ipsim.models.registry import (
     AVAILABLE_MODALITIES,
-    DEFAULT_TEXT_MODEL,
     UnknownModel,
+    default_model_name,
     load_encoder,
-    resolve_text_model,
 )
 from ipsim.models.triton_backend import RemoteUnavailable
 
@@ -493,7 +492,7 @@ class Engine:
         each modality's default (loaded on first use)."""
         served = list(self._models)
         for modality in AVAILABLE_MODALITIES:
-            default = (modality, _default_model(modality, self.options.text_model))
+            default = (modality, default_model_name(modality, self.options.text_model))
             if default not in served:
                 served.append(default)
         return served
@@ -522,28 +521,6 @@ class Engine:
         if modality not in AVAILABLE_MODALITIES:
             raise InvalidInput("modality", f"must be one of {', '.join(AVAILABLE_MODALITIES)}")
         return await self._model(modality, model)
-
-
-def _default_model(modality: str, text_model: str) -> str:
-    """The name of the encoder that ``Engine._model(modality, None)`` loads, without loading it
-    (the modules imported here are light except chemistry's RDKit, imported on first ask)."""
-    if modality == "text":
-        return resolve_text_model(text_model)[0]
-    if modality in ("image", "trademark"):
-        from ipsim.models.image import MODEL_NAME
-
-        return MODEL_NAME if modality == "image" else f"{DEFAULT_TEXT_MODEL}+{MODEL_NAME}"
-    if modality == "mesh":
-        from ipsim.models.mesh import DEFAULT_MESH_MODEL
-
-        return DEFAULT_MESH_MODEL
-    if modality == "sequence":
-        from ipsim.models.sequence import DEFAULT_SEQUENCE_MODEL
-
-        return DEFAULT_SEQUENCE_MODEL
-    from ipsim.models.chemical import DEFAULT_CHEMICAL_MODEL
-
-    return DEFAULT_CHEMICAL_MODEL
 
 
 def _prepare_queries(

@@ -123,12 +123,36 @@ def load_encoder(
     raise UnknownModel(f"modality {modality!r} has no encoder in this build yet")
 
 
+def default_model_name(modality: str, text_model: str) -> str:
+    """The name of the encoder :func:`load_encoder` builds for ``modality`` with no model
+    given (text: ``text_model``), without building it (the modules imported here are light
+    except chemistry's RDKit, imported on first ask)."""
+    if modality == "text":
+        return resolve_text_model(text_model)[0]
+    if modality in ("image", "trademark"):
+        from ipsim.models.image import MODEL_NAME
+
+        return MODEL_NAME if modality == "image" else f"{DEFAULT_TEXT_MODEL}+{MODEL_NAME}"
+    if modality == "mesh":
+        from ipsim.models.mesh import DEFAULT_MESH_MODEL
+
+        return DEFAULT_MESH_MODEL
+    if modality == "sequence":
+        from ipsim.models.sequence import DEFAULT_SEQUENCE_MODEL
+
+        return DEFAULT_SEQUENCE_MODEL
+    from ipsim.models.chemical import DEFAULT_CHEMICAL_MODEL
+
+    return DEFAULT_CHEMICAL_MODEL
+
+
 __all__ = [
     "AVAILABLE_MODALITIES",
     "DEFAULT_TEXT_MODEL",
     "InvalidContent",
     "UnknownModel",
     "bundled_text_model_dir",
+    "default_model_name",
     "load_encoder",
     "resolve_text_model",
 ]
