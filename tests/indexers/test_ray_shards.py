@@ -16,6 +16,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
+from ray.exceptions import RayActorError  # noqa: E402
 
 from ipsim.engine.engine import Engine, EngineOptions  # noqa: E402
 from ipsim.engine.ray_cluster import RayCluster  # noqa: E402
@@ -78,6 +79,21 @@ def _wait(condition: Callable[[], bool], timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
+def _kill(actor: object) -> None:
+    """Kill a shard actor and wait until it is dead: ``ray.kill`` only sends the
+    request, and a call made meanwhile may still be answered."""
+    ray.kill(actor)
+
+    def dead() -> bool:
+        try:
+            ray.get(actor.ntotal.remote(), timeout=10)  # type: ignore[attr-defined]
+        except RayActorError:
+            return True
+        return False
+
+    _wait(dead)
+
+
 def test_balance_spreads_evenly_with_fewest_moves() -> None:
     assert balance([None] * 4, ["a", "b"]) == ["a", "a", "b", "b"]
     # A node joins: one shard of the crowded node moves, the rest stay.
@@ -116,7 +132,7 @@ def test_dead_actor_is_reported_then_restored_with_missed_writes(cluster: Cluste
     local, remote, source = _pair(1500)
     try:
         q = _vectors(16, 4)
-        ray.kill(remote.actors()[1])
+        _kill(remote.actors()[1])
         found = remote.search(q, 10)
         assert found.missing_shards == (1,)
         others = hits.merge([local.shards[0].search(q, 10), local.shards[2].search(q, 10)], 10)
@@ -205,7 +221,7 @@ def test_cluster_watch_restarts_dead_shards(cluster: Cluster) -> None:
     assert isinstance(index, RayShardedIndex)
     try:
         dead = index.actors()[0]
-        ray.kill(dead)
+        _kill(dead)
 
         def replaced() -> bool:
             watcher.check()  # notices the dead actor, restarts it from the source
