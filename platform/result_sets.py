@@ -15,8 +15,8 @@ of the request body (``tags[2]``, ``hits[3].collection``, ``hit_tags["patents/EP
 An update is idempotent except for its comments: adding a tag or hit already there, or
 removing one that is not, changes nothing; removals apply before additions.
 
-Tables are created with ``metadata.create_all`` for now; migrations (Alembic) come with the
-platform database of the filing issue.
+The tables are made by the platform migrations (revision ``0001``); the table objects here
+describe them for the queries.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ from sqlalchemy import (
 
 from ipsim.engine.errors import InvalidInput, NotFound
 from ipsim.engine.validation import check_collection_name, check_document_id
-from ipsim.platform.database import open_database, writer
+from ipsim.platform.database import writer
 
 MAX_TAG_CHARS = 64
 MAX_TAGS = 50
@@ -205,17 +205,6 @@ class ResultSetStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._writer = writer(engine)
-
-    @classmethod
-    def open(cls, url: str) -> ResultSetStore:
-        """Connect to ``url`` and create the tables that are missing."""
-        store = cls(open_database(url))
-        metadata.create_all(store._engine)
-        return store
-
-    def close(self) -> None:
-        """Close the pooled connections."""
-        self._engine.dispose()
 
     def create(
         self,

@@ -8,7 +8,7 @@ from ipsim import __version__
 from ipsim.config import Settings
 from ipsim.engine.engine import Engine
 from ipsim.engine.federation import Federation
-from ipsim.platform.result_sets import ResultSetStore
+from ipsim.platform.services import Platform
 from ipsim.server import errors, kserve
 from ipsim.server.auth import ApiKeys
 from ipsim.server.middleware import BodyLimit, JsonByDefault, RouteMetrics
@@ -23,11 +23,11 @@ def create_app(
     engine: Engine,
     settings: Settings,
     api_keys: ApiKeys | None = None,
-    result_sets: ResultSetStore | None = None,
+    platform: Platform | None = None,
     federation: Federation | None = None,
 ) -> FastAPI:
-    """The HTTP app; the caller owns the engine's and the result-set store's start and close
-    (without a store, the /v1/result-sets routes answer 503). ``federation`` answers the
+    """The HTTP app; the caller owns the engine's and the platform's start and close
+    (without a platform, its routes — result sets, filing… — answer 503). ``federation`` answers the
     one-window search (default: built from the settings' remote sources)."""
     app = FastAPI(
         title="ipsim",
@@ -37,7 +37,7 @@ def create_app(
     app.state.engine = engine
     app.state.settings = settings
     app.state.api_keys = api_keys
-    app.state.result_sets = result_sets
+    app.state.platform = platform
     app.state.federation = federation or build_federation(engine, settings)
     errors.install(app)
     # graph before documents: its …/{doc_id}/neighbors is not part of a document id

@@ -19,7 +19,7 @@ from ipsim.config import Settings
 from ipsim.engine.engine import Engine, EngineOptions
 from ipsim.engine.errors import NotReady
 from ipsim.platform.database import database_url
-from ipsim.platform.result_sets import ResultSetStore
+from ipsim.platform.services import Platform
 from ipsim.server.app import create_app
 from ipsim.server.auth import ApiKeys
 from ipsim.server.demo import build_demo
@@ -84,7 +84,7 @@ async def serve(settings: Settings) -> int:
         log.warning("auth is off (no IPSIM_API_KEYS); listening on loopback only")
 
     try:
-        result_sets = ResultSetStore.open(database_url(settings.database_url, settings.data))
+        platform = Platform.open(database_url(settings.database_url, settings.data), settings.data)
     except SQLAlchemyError as exc:
         print(f"ipsim: cannot open the platform database: {exc}", file=sys.stderr)
         return 1
@@ -113,7 +113,7 @@ async def serve(settings: Settings) -> int:
         return 1
     await grpc_server.start()
 
-    app = create_app(engine, settings, api_keys, result_sets, federation)
+    app = create_app(engine, settings, api_keys, platform, federation)
     config = uvicorn.Config(
         app,
         host=http_host,
@@ -149,7 +149,7 @@ async def serve(settings: Settings) -> int:
     http_server.should_exit = True
     await asyncio.gather(http_task, grpc_server.stop(SHUTDOWN_GRACE_S), return_exceptions=True)
     await federation.close()
-    result_sets.close()
+    await platform.close()
     try:
         await asyncio.wait_for(engine.close(), CLOSE_TIMEOUT_S)
     except TimeoutError:

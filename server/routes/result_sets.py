@@ -18,7 +18,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from ipsim.engine.errors import NotReady
 from ipsim.platform.result_sets import (
     MAX_PAGE,
     Changes,
@@ -28,8 +27,8 @@ from ipsim.platform.result_sets import (
     ResultSetSummary,
     SavedHit,
 )
-from ipsim.server.auth import ANONYMOUS, ApiKeys, AuthError, Caller
-from ipsim.server.deps import READ, WRITE
+from ipsim.server.auth import AuthError
+from ipsim.server.deps import READ, WRITE, CallerDep, platform_of
 from ipsim.server.schemas import error_responses
 
 router = APIRouter(prefix="/v1/result-sets", tags=["result sets"])
@@ -39,20 +38,10 @@ EVERYONE = "*"
 
 
 def get_store(request: Request) -> ResultSetStore:
-    store: ResultSetStore | None = getattr(request.app.state, "result_sets", None)
-    if store is None:
-        raise NotReady("result sets are unavailable: this server opened no platform database")
-    return store
-
-
-def get_caller(request: Request) -> Caller:
-    """The API key's identity and scopes; ``anonymous`` with every scope when auth is off."""
-    keys: ApiKeys | None = request.app.state.api_keys
-    return ANONYMOUS if keys is None else keys.caller(request.headers.get("authorization"))
+    return platform_of(request).result_sets
 
 
 StoreDep = Annotated[ResultSetStore, Depends(get_store)]
-CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
 # --- bodies -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ipsim.engine.errors import InvalidInput, NotFound
+from ipsim.platform import migrate
 from ipsim.platform.database import DATABASE_FILE, database_url, open_database
 from ipsim.platform.result_sets import (
     MAX_HITS,
@@ -30,11 +31,18 @@ HITS: list[dict[str, Any]] = [
 ]
 
 
+def _open(url: str) -> ResultSetStore:
+    engine = open_database(url)
+    migrate.upgrade(engine)
+    return ResultSetStore(engine)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[ResultSetStore]:
-    opened = ResultSetStore.open(database_url(None, tmp_path))
+def store(platform_url: str) -> Iterator[ResultSetStore]:
+    """The store on a fresh database: SQLite and PostgreSQL in turn."""
+    opened = _open(platform_url)
     yield opened
-    opened.close()
+    opened._engine.dispose()
 
 
 def test_a_saved_set_comes_back_as_given_with_normalised_tags(store: ResultSetStore) -> None:
@@ -97,6 +105,7 @@ def test_the_default_database_is_a_file_in_the_data_directory(tmp_path: Path) ->
 def test_bad_input_is_refused_naming_the_field(
     store: ResultSetStore, kwargs: dict[str, Any], field: str
 ) -> None:
+    kwargs = dict(kwargs)  # the parameters are shared by both backends' runs
     search = kwargs.pop("search", SEARCH)
     hits = kwargs.pop("hits", HITS)
     with pytest.raises(InvalidInput) as caught:
@@ -214,19 +223,19 @@ def test_listing_filters_by_tag_and_owner_newest_first(store: ResultSetStore) ->
 
 def test_result_sets_survive_reopening_the_database(tmp_path: Path) -> None:
     url = database_url(None, tmp_path / "nested" / "data")
-    first = ResultSetStore.open(url)
+    first = _open(url)
     saved = first.create("alice", SEARCH, HITS, tags=["t"], comment="c")
     saved = first.update(saved.id, "bob", Changes(hit_comments={"patents/EP2": "note"}))
-    first.close()
-    second = ResultSetStore.open(url)
+    first._engine.dispose()
+    second = _open(url)
     try:
         assert second.get(saved.id) == saved
     finally:
-        second.close()
+        second._engine.dispose()
 
 
 def test_concurrent_writers_wait_for_each_other(store: ResultSetStore) -> None:
-    """Eight threads annotating one set: SQLite's lock is taken up front, none fails."""
+    """Eight threads annotating one set: none fails (SQLite's lock is taken up front)."""
     saved = store.create("alice", SEARCH, HITS)
     errors: list[BaseException] = []
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from ipsim.config import Settings
 from ipsim.platform.database import database_url
-from ipsim.platform.result_sets import ResultSetStore
+from ipsim.platform.services import Platform
 from ipsim.server.app import create_app
 from ipsim.server.auth import ApiKeys
 
@@ -43,10 +43,10 @@ class NoEngine:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[ResultSetStore]:
-    opened = ResultSetStore.open(database_url(None, tmp_path))
+def store(tmp_path: Path) -> Iterator[Platform]:
+    opened = Platform.open(database_url(None, tmp_path), tmp_path)
     yield opened
-    opened.close()
+    opened.database.dispose()
 
 
 @pytest.fixture
@@ -56,14 +56,14 @@ def keys(tmp_path: Path) -> ApiKeys:
     return ApiKeys.load(path)
 
 
-def client(store: ResultSetStore | None, keys: ApiKeys | None, key: str | None) -> TestClient:
+def client(store: Platform | None, keys: ApiKeys | None, key: str | None) -> TestClient:
     app = create_app(NoEngine(), Settings(), keys, store)  # type: ignore[arg-type]
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     return TestClient(app, raise_server_exceptions=False, headers=headers)
 
 
 def test_a_saved_set_is_owned_by_the_key_and_readable_by_its_link(
-    store: ResultSetStore, keys: ApiKeys
+    store: Platform, keys: ApiKeys
 ) -> None:
     created = client(store, keys, "alice-key").post("/v1/result-sets", json=BODY)
     assert created.status_code == 201
@@ -85,7 +85,7 @@ def test_a_saved_set_is_owned_by_the_key_and_readable_by_its_link(
 
 
 def test_a_key_without_a_name_is_known_by_its_hash_never_itself(
-    store: ResultSetStore, keys: ApiKeys
+    store: Platform, keys: ApiKeys
 ) -> None:
     saved = client(store, keys, "plain-key").post("/v1/result-sets", json=BODY)
     expected = "key-" + hashlib.sha256(b"plain-key").hexdigest()[:8]
@@ -93,13 +93,13 @@ def test_a_key_without_a_name_is_known_by_its_hash_never_itself(
     assert "plain-key" not in saved.text
 
 
-def test_with_auth_off_the_owner_is_anonymous(store: ResultSetStore) -> None:
+def test_with_auth_off_the_owner_is_anonymous(store: Platform) -> None:
     saved = client(store, None, None).post("/v1/result-sets", json=BODY)
     assert saved.status_code == 201 and saved.json()["owner"] == "anonymous"
 
 
 def test_patch_needs_write_and_signs_comments_with_the_caller(
-    store: ResultSetStore, keys: ApiKeys
+    store: Platform, keys: ApiKeys
 ) -> None:
     link = client(store, keys, "alice-key").post("/v1/result-sets", json=BODY).json()["link"]
     patch = {
@@ -123,7 +123,7 @@ def test_patch_needs_write_and_signs_comments_with_the_caller(
     ]
 
 
-def test_only_the_owner_or_an_admin_may_delete(store: ResultSetStore, keys: ApiKeys) -> None:
+def test_only_the_owner_or_an_admin_may_delete(store: Platform, keys: ApiKeys) -> None:
     alice = client(store, keys, "alice-key")
     first = alice.post("/v1/result-sets", json=BODY).json()["link"]
     second = alice.post("/v1/result-sets", json=BODY).json()["link"]
@@ -137,7 +137,7 @@ def test_only_the_owner_or_an_admin_may_delete(store: ResultSetStore, keys: ApiK
 
 
 def test_listing_shows_your_own_sets_and_others_only_to_an_admin(
-    store: ResultSetStore, keys: ApiKeys
+    store: Platform, keys: ApiKeys
 ) -> None:
     alice, bob = client(store, keys, "alice-key"), client(store, keys, "bob-key")
     ids = [
@@ -177,7 +177,7 @@ def test_listing_shows_your_own_sets_and_others_only_to_an_admin(
     ],
 )
 def test_bad_bodies_are_400_naming_the_field(
-    store: ResultSetStore, keys: ApiKeys, method: str, body: dict[str, Any], field: str
+    store: Platform, keys: ApiKeys, method: str, body: dict[str, Any], field: str
 ) -> None:
     alice = client(store, keys, "alice-key")
     link = alice.post("/v1/result-sets", json=BODY).json()["link"]
@@ -192,7 +192,7 @@ def test_bad_bodies_are_400_naming_the_field(
     assert error["message"].startswith(f"{field}:"), error["message"]
 
 
-def test_a_nan_from_the_wire_is_a_400_not_a_500(store: ResultSetStore, keys: ApiKeys) -> None:
+def test_a_nan_from_the_wire_is_a_400_not_a_500(store: Platform, keys: ApiKeys) -> None:
     raw = '{"search": {"collection": "p"}, "hits": [{"id": "a", "score": NaN}]}'
     answer = client(store, keys, "alice-key").post(
         "/v1/result-sets", content=raw, headers={"Content-Type": "application/json"}
@@ -205,14 +205,14 @@ def test_a_nan_from_the_wire_is_a_400_not_a_500(store: ResultSetStore, keys: Api
     ("params", "field"), [({"limit": 0}, "limit"), ({"offset": -1}, "offset"), ({"tag": ""}, "tag")]
 )
 def test_bad_list_parameters_are_400_naming_them(
-    store: ResultSetStore, keys: ApiKeys, params: dict[str, Any], field: str
+    store: Platform, keys: ApiKeys, params: dict[str, Any], field: str
 ) -> None:
     answer = client(store, keys, "alice-key").get("/v1/result-sets", params=params)
     assert answer.status_code == 400
     assert field in answer.json()["error"]["message"]
 
 
-def test_unknown_ids_are_404(store: ResultSetStore, keys: ApiKeys) -> None:
+def test_unknown_ids_are_404(store: Platform, keys: ApiKeys) -> None:
     alice = client(store, keys, "alice-key")
     for answer in (
         alice.get("/v1/result-sets/nope"),
