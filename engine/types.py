@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 Modality = Literal["text", "image", "mesh", "chemical", "sequence", "trademark"]
 MODALITIES: tuple[str, ...] = ("text", "image", "mesh", "chemical", "sequence", "trademark")
-INDEX_TYPES: tuple[str, ...] = ("auto", "flat", "ivf", "hnsw", "ivfpq", "binary")
+INDEX_TYPES: tuple[str, ...] = ("auto", "flat", "ivf", "hnsw", "ivfpq", "binary", "cagra")
 
 JSON = dict[str, Any]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ipsim.indexers import auto, binary, hnsw, ivf, ivfpq
+from ipsim.indexers import auto, binary, cagra, hnsw, ivf, ivfpq
 from ipsim.indexers.base import Metric, VectorIndex
 from ipsim.indexers.fingerprint import MAX_BITS, FingerprintIndex
 from ipsim.indexers.flat import FlatIndex
@@ -25,7 +25,7 @@ from ipsim.indexers.index_file import IndexFile, PersistedIndex
 from ipsim.indexers.live_labels import FLOAT_METRICS, METRICS, check_dim, check_metric
 from ipsim.indexers.shards import ShardedIndex
 
-INDEX_TYPES = ("auto", "flat", "ivf", "hnsw", "ivfpq", "binary")
+INDEX_TYPES = ("auto", "flat", "ivf", "hnsw", "ivfpq", "binary", "cagra")
 INTERNAL_TYPES = ("fingerprint",)
 """Families a kind of collection chooses for itself; accepted, but not offered to clients."""
 _TYPE_METRICS: dict[str, tuple[Metric, ...]] = {"fingerprint": ("tanimoto",)}
@@ -90,6 +90,14 @@ _SPECS: dict[str, dict[str, _Param]] = {
         "nbits": _Param(int, 1, 16, ivfpq.DEFAULT_NBITS),
         "rerank": _Param(int, 1, 1000, ivfpq.DEFAULT_RERANK),
     },
+    "cagra": {
+        "graph_degree": _Param(int, 8, 512, cagra.DEFAULT_GRAPH_DEGREE),
+        "intermediate_graph_degree": _Param(int, 8, 1024, cagra.DEFAULT_INTERMEDIATE_DEGREE),
+        "itopk_size": _Param(int, 1, cagra.GPU_MAX_K, cagra.DEFAULT_ITOPK),
+        "ef_search": _Param(int, 1, 4096, cagra.DEFAULT_EF_SEARCH),
+        "ef_construction": _Param(int, 1, 4096, cagra.DEFAULT_EF_CONSTRUCTION),
+        "rebuild_ratio": _Param(float, 0.01, 1.0, hnsw.DEFAULT_REBUILD_RATIO),
+    },
     "binary": {"rescore": _Param(int, 1, 1000, binary.DEFAULT_RESCORE)},
     "auto": {"threshold": _Param(int, 1, _INT_MAX, auto.DEFAULT_THRESHOLD), **_HNSW_PARAMS},
     "fingerprint": {
@@ -108,6 +116,11 @@ def _check_relations(type: str, params: dict[str, Any], dim: int | None) -> None
         raise IndexParamError("index.train_size", f"must be at least nlist ({nlist})")
     if type == "fingerprint":
         _check_fingerprint(params, dim)
+    if type == "cagra" and params["intermediate_graph_degree"] < params["graph_degree"]:
+        raise IndexParamError(
+            "index.intermediate_graph_degree",
+            f"must be at least graph_degree ({params['graph_degree']})",
+        )
     if type != "ivfpq":
         return
     if train_size is not None and train_size < 1 << params["nbits"]:
@@ -178,6 +191,7 @@ _FAMILIES: dict[str, type[PersistedIndex]] = {
         ivfpq.IVFPQIndex,
         binary.BinaryIndex,
         auto.AutoIndex,
+        cagra.CagraIndex,
         FingerprintIndex,
         ShardedIndex,
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import faiss
@@ -46,8 +46,8 @@ def faiss_gpu_count() -> int:
         return 0
 
 
-def _gpu_resources(device: int) -> Any:
-    # One StandardGpuResources per device: it owns scratch memory and CUDA streams.
+def gpu_resources(device: int) -> Any:
+    """The process's one ``StandardGpuResources`` for GPU ``device`` (scratch memory, streams)."""
     with _resources_lock:
         if device not in _resources:
             _resources[device] = faiss.StandardGpuResources()
@@ -62,7 +62,23 @@ def to_gpu(index: Any, device: int, *, float16_lookup: bool = False) -> Any:
     """
     options: Any = faiss.GpuClonerOptions()
     options.useFloat16LookupTables = float16_lookup
-    return faiss.index_cpu_to_gpu(_gpu_resources(device), device, index, options)
+    return faiss.index_cpu_to_gpu(gpu_resources(device), device, index, options)
+
+
+def to_gpu_replicas(index: Any, devices: Sequence[int], *, float16_lookup: bool = False) -> Any:
+    """An ``IndexReplicas``: a full clone of ``index`` on each of ``devices``; a batch of
+    queries is split between them and each part searched on its own GPU at once.
+
+    Each replica gets its own ``StandardGpuResources`` (the replicas search in parallel
+    threads, and one resources object is not safe to share between threads), kept alive
+    by the index. A device may repeat: two replicas on one GPU is how the tests exercise
+    this on a single-GPU machine.
+    """
+    options: Any = faiss.GpuMultipleClonerOptions()
+    options.shard = False  # replicate, do not split the vectors
+    options.useFloat16LookupTables = float16_lookup
+    resources = [faiss.StandardGpuResources() for _ in devices]
+    return faiss.index_cpu_to_gpu_multiple_py(resources, index, options, list(devices))
 
 
 def to_cpu(index: Any) -> Any:
@@ -76,12 +92,21 @@ class GpuMirror:
     """A lazily made GPU clone of a family's current CPU index, for unfiltered search.
 
     ``source`` returns the CPU index to clone; it is called again after :meth:`invalidate`.
+    With several ``devices`` the clone is an ``IndexReplicas`` (:func:`to_gpu_replicas`).
     Searches on the clone are serialised: a FAISS GPU index is not safe to search from
     several threads at once.
     """
 
-    def __init__(self, device: int, source: Callable[[], Any], *, float16_lookup: bool = False):
+    def __init__(
+        self,
+        device: int,
+        source: Callable[[], Any],
+        *,
+        float16_lookup: bool = False,
+        devices: Sequence[int] = (),
+    ):
         self.device = device
+        self.devices = tuple(devices) or (device,)
         self._source = source
         self._float16_lookup = float16_lookup
         self._index: Any = None
@@ -89,7 +114,12 @@ class GpuMirror:
         self._clone()  # fail now, in to(), rather than in the first search
 
     def _clone(self) -> Any:
-        self._index = to_gpu(self._source(), self.device, float16_lookup=self._float16_lookup)
+        if len(self.devices) > 1:
+            self._index = to_gpu_replicas(
+                self._source(), self.devices, float16_lookup=self._float16_lookup
+            )
+        else:
+            self._index = to_gpu(self._source(), self.device, float16_lookup=self._float16_lookup)
         return self._index
 
     def search(self, queries: Vectors, k: int) -> tuple[npt.NDArray[np.float32], Labels]:
@@ -119,6 +149,8 @@ class Mirror(Protocol):
     """A GPU copy a family searches unfiltered queries with: FAISS's or torch's."""
 
     device: int
+    devices: tuple[int, ...]
+    """Every GPU holding a copy (one, unless FAISS replicates the index over several)."""
 
     def search(self, queries: Vectors, k: int) -> tuple[npt.NDArray[np.float32], Labels]: ...
 
@@ -137,6 +169,7 @@ class TorchMirror:
         if metric not in ("ip", "l2"):
             raise RuntimeError(f"torch search has no {metric!r} metric")
         self.device = device
+        self.devices: tuple[int, ...] = (device,)
         self._metric: Literal["ip", "l2"] = "ip" if metric == "ip" else "l2"
         self._source = source
         self._search: TorchFlatSearch | None = None
@@ -187,19 +220,23 @@ def mirror_for(
 ) -> Mirror | None:
     """The mirror a family should hold after ``to(device)``.
 
-    ``cpu`` gives None. A FAISS GPU clone when FAISS has GPUs; otherwise, for a flat index
-    (``flat`` = its metric and its live vectors), a torch copy when torch has CUDA. Where
-    neither can serve (or the index type is unsupported there) ``current`` is kept, so
-    the index stays where it was and says so in ``describe``.
+    ``cpu`` gives None. A FAISS GPU clone when FAISS has GPUs — on plain ``cuda`` with
+    several GPUs, a replica on each (a sharded index instead spreads its shards, passing
+    each one ``cuda:N``); otherwise, for a flat index (``flat`` = its metric and its live
+    vectors), a torch copy when torch has CUDA. Where neither can serve (or the index type
+    is unsupported there) ``current`` is kept, so the index stays where it was and says so
+    in ``describe``.
     """
     wanted = parse_device(device)
     if wanted is None:
         return None
-    if current is not None and current.device == wanted:
+    gpus = faiss_gpu_count()
+    devices = tuple(range(gpus)) if device == "cuda" and gpus > 1 else (wanted,)
+    if current is not None and current.devices == devices:
         return current
     try:
-        if faiss_gpu_count() > wanted:
-            return GpuMirror(wanted, source, float16_lookup=float16_lookup)
+        if gpus > wanted:
+            return GpuMirror(wanted, source, float16_lookup=float16_lookup, devices=devices)
         if flat is not None and cuda_device_count() > wanted:
             return TorchMirror(wanted, *flat)
     except RuntimeError as e:
@@ -210,5 +247,8 @@ def mirror_for(
 
 
 def device_name(mirror: Mirror | None) -> str:
-    """Where a family with this mirror searches: ``cpu`` or ``cuda:N``."""
-    return "cpu" if mirror is None else f"cuda:{mirror.device}"
+    """Where a family with this mirror searches: ``cpu``, ``cuda:N``, or ``cuda:0,1,…`` for
+    replicas on several GPUs."""
+    if mirror is None:
+        return "cpu"
+    return "cuda:" + ",".join(str(d) for d in mirror.devices)

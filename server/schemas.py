@@ -15,7 +15,7 @@ class _Strict(BaseModel):
 
 
 class IndexBody(BaseModel):
-    """`{"type": "auto"|"flat"|"ivf"|"hnsw"|"ivfpq"|"binary", …family parameters}`."""
+    """`{"type": "auto"|"flat"|"ivf"|"hnsw"|"ivfpq"|"binary"|"cagra", …family parameters}`."""
 
     model_config = ConfigDict(extra="allow")
     type: StrictStr = "auto"

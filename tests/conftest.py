@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -60,12 +61,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # Shared test helpers live in tests/support (tests are not a package under importlib mode).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from support.postgres import PostgresServer, postgres_server  # noqa: E402
+if TYPE_CHECKING:
+    from support.postgres import PostgresServer
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """One real PostgreSQL cluster for the session (started on first use)."""
+    from support.postgres import postgres_server  # psycopg loads only where it is used
+
     with postgres_server() as server:
         yield server
 

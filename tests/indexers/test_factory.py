@@ -9,6 +9,7 @@ import pytest
 
 from ipsim.indexers.auto import AutoIndex
 from ipsim.indexers.binary import BinaryIndex
+from ipsim.indexers.cagra import CagraIndex
 from ipsim.indexers.factory import (
     INDEX_TYPES,
     IndexParamError,
@@ -82,6 +83,7 @@ def test_valid_specs_are_normalised_with_defaults() -> None:
         ("ivfpq", IVFPQIndex),
         ("binary", BinaryIndex),
         ("auto", AutoIndex),
+        ("cagra", CagraIndex),
     ],
 )
 def test_make_index_builds_each_family(type_: str, cls: type) -> None:
@@ -89,7 +91,7 @@ def test_make_index_builds_each_family(type_: str, cls: type) -> None:
     assert type(index) is cls
     assert index.dim == 32 and index.metric == "l2" and index.ntotal == 0
     assert index.describe()["type"] == type_
-    assert set(INDEX_TYPES) == {"auto", "flat", "ivf", "hnsw", "ivfpq", "binary"}
+    assert set(INDEX_TYPES) == {"auto", "flat", "ivf", "hnsw", "ivfpq", "binary", "cagra"}
 
 
 def test_make_index_applies_params_and_checks_them_against_dim() -> None:

@@ -54,7 +54,7 @@ def test_gpu_count_is_a_count() -> None:
 
 
 @no_gpu
-@pytest.mark.parametrize("type_", ["flat", "ivf", "ivfpq", "hnsw", "binary", "auto"])
+@pytest.mark.parametrize("type_", ["flat", "ivf", "ivfpq", "hnsw", "binary", "auto", "cagra"])
 def test_without_a_gpu_to_cuda_keeps_the_index_on_cpu(type_: str) -> None:
     index = make_index(type_, DIM, "ip")
     index.add(np.arange(100, dtype=np.int64), _unit(100, 1))
@@ -97,3 +97,22 @@ def test_gpu_index_follows_adds_removes_and_filters(type_: str, params: dict[str
     allowed = Selection.from_labels(np.arange(0, N, 100, dtype=np.int64), N + 10)
     hits = index.search(queries, 10, allowed)
     assert (hits.labels >= 0).all() and allowed.contains(hits.labels.ravel()).all()
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.parametrize(("type_", "params"), SPECS[:2])
+def test_replicas_answer_as_one_gpu(type_: str, params: dict[str, object]) -> None:
+    """An IndexReplicas (two copies on GPU 0 here; one per GPU in production) splits a
+    batch between its replicas and must answer as one copy does."""
+    from ipsim.indexers.gpu import GpuMirror, to_cpu
+
+    index = _filled(type_, params)
+    queries = _unit(64, 5)
+    single = index.to("cuda:0").search(queries, 10)
+    inner = index._ivf if type_ == "ivf" else index._index  # type: ignore[attr-defined]
+    replicas = GpuMirror(0, lambda: to_cpu(inner), devices=(0, 0))
+    assert replicas.devices == (0, 0)
+    scores, labels = replicas.search(queries, 10)
+    np.testing.assert_array_equal(labels, single.labels)
+    np.testing.assert_allclose(scores, single.scores, rtol=1e-5, atol=1e-5)
