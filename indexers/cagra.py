@@ -6,23 +6,23 @@ a CAGRA graph. What builds that graph depends on what this process has:
 * **FAISS with cuVS and a GPU** (``GpuIndexCagra`` present, the index moved to ``cuda``):
   :meth:`CagraIndex.rebuild` builds the CAGRA graph on the GPU from the live vectors and
   copies it into the CPU index (``copyTo``: FAISS adds the upper HNSW levels on CPU and
-  replaces level 0 with the CAGRA graph). Unfiltered searches then run on a GPU copy of
-  that graph (``GpuIndexCagra.copyFrom``), which is made again after writes.
+  replaces level 0 with the CAGRA graph). Unfiltered searches then run on the GPU graph.
 * **No GPU** (faiss-cpu, CI): the same index is built by HNSW insertion on CPU, so a
   ``cagra`` collection works everywhere and a graph built on a GPU machine is searched on
   a CPU-only one exactly as an HNSW graph (which it is).
 
 Writes go to the CPU graph (HNSW insertion, tombstones for removals, rebuilt when dead
-rows pass ``rebuild_ratio`` — :class:`~ipsim.indexers.hnsw.HNSWIndex` does all that),
-except that on a GPU a large add (:data:`GPU_REBUILD_FRACTION` of the index or more: a
-bulk load) rebuilds the whole graph with CAGRA instead of inserting one by one. The
-GPU copy is never patched: after an add or a remove it is dropped and copied again from
-the CPU graph on the next unfiltered search (a host→device copy, not a rebuild). Searches
-with a filter, with removed rows in the graph, or with ``k`` above CAGRA's limit stay on
-CPU, where FAISS's selectors work.
+rows pass ``rebuild_ratio`` — :class:`~ipsim.indexers.hnsw.HNSWIndex` does all that). The
+GPU searches only a *pristine* CAGRA graph: one that CPU insertion has not touched since
+its build (HNSW insertion can leave a node with fewer than ``graph_degree`` neighbours,
+and CAGRA's kernels assume every row is full). So on a GPU, vectors inserted on CPU since
+the last build are counted, searches run on CPU meanwhile, and once the count reaches
+:data:`GPU_REBUILD_FRACTION` of the index (a bulk load reaches it at once) the whole graph
+is rebuilt with CAGRA. Searches with a filter, with removed rows in the graph, or with
+``k`` above CAGRA's limit also stay on CPU, where FAISS's selectors work.
 
-A collection grown a lot by CPU insertions since its GPU build can be rebuilt on the GPU by
-``ipsim reindex`` (a new version, built fresh).
+A pristine graph read from a file (``built_on`` says where it was built) is copied to the
+GPU as it is (``GpuIndexCagra.copyFrom``), not rebuilt.
 """
 
 from __future__ import annotations
@@ -90,6 +90,8 @@ class CagraIndex(HNSWIndex):
         self._gpu_lock = threading.Lock()
         self.built_on = "cpu"
         """Where the current graph's bottom level was built: ``cpu`` (HNSW) or ``cuda:N``."""
+        self.inserted_on_cpu = 0
+        """Vectors inserted on CPU since the CAGRA build (0: the graph is pristine)."""
         # HNSW's M: level 0 holds 2·M neighbours, which is CAGRA's graph degree.
         super().__init__(
             dim,
@@ -110,20 +112,21 @@ class CagraIndex(HNSWIndex):
         super()._reset()
         self._hnsw = self._new_graph()
         self.built_on = "cpu"
+        self.inserted_on_cpu = 0
         self._drop_gpu_copy()
 
     # --- writes: the CPU graph takes them; the GPU copy is made again when next needed ---
 
     def add(self, labels: Labels, vectors: Vectors) -> None:
-        """Insert into the CPU graph (HNSW insertion; the GPU copy is made again from it on
-        the next unfiltered search), or on a GPU rebuild with CAGRA when the add is large."""
+        """Insert into the CPU graph (HNSW insertion), or on a GPU rebuild the whole graph
+        with CAGRA once enough has been inserted since the last build (module docstring)."""
         labels, vectors = as_batch(labels, vectors, self.dim)
-        total = self.ntotal + labels.size
+        pending = self.inserted_on_cpu + labels.size
         if (
             self._gpu_device is not None
             and cagra_available()
-            and total >= GPU_BUILD_MIN
-            and labels.size >= GPU_REBUILD_FRACTION * self.ntotal
+            and self.ntotal + labels.size >= GPU_BUILD_MIN
+            and pending >= GPU_REBUILD_FRACTION * self.ntotal
         ):
             LiveLabels.of(self._live.labels()).insert(labels)  # ValueError before any change
             old_labels, old_vectors = self.items()
@@ -132,12 +135,9 @@ class CagraIndex(HNSWIndex):
             )
             return
         super().add(labels, vectors)
-        self._drop_gpu_copy()
-
-    def remove(self, labels: Labels) -> None:
-        """Tombstone these labels (see :class:`HNSWIndex`)."""
-        super().remove(labels)
-        self._drop_gpu_copy()
+        if self.built_on != "cpu":
+            self.inserted_on_cpu += labels.size
+            self._drop_gpu_copy()
 
     def rebuild(self) -> None:
         """A fresh graph over the live vectors: CAGRA on the GPU when one is in use."""
@@ -172,15 +172,17 @@ class CagraIndex(HNSWIndex):
         self._live_rows.insert(np.arange(labels.size, dtype=np.int64))
         self.built_on = f"cuda:{device}"
         with self._gpu_lock:
-            self._gpu = gpu  # the graph just built is the GPU copy
+            self._gpu = gpu  # the graph just built is the GPU's
 
     # --- search ---
 
     def search(self, queries: Vectors, k: int, allowed: Selection | None = None) -> SearchHits:
-        """Unfiltered searches on the GPU copy when there is one; the rest as HNSW on CPU."""
+        """Unfiltered searches of a pristine graph on the GPU; the rest as HNSW on CPU."""
         k = check_k(k)
         if (
             self._gpu_device is not None
+            and self.built_on != "cpu"
+            and self.inserted_on_cpu == 0
             and allowed is None
             and self.tombstones == 0
             and k <= GPU_MAX_K
@@ -200,6 +202,7 @@ class CagraIndex(HNSWIndex):
         return out
 
     def _copy_to_gpu(self) -> Any:
+        """The pristine CPU graph (read from a file, say) on the GPU, as it is."""
         assert self._gpu_device is not None
         config = _faiss.GpuIndexCagraConfig()
         config.device = self._gpu_device
@@ -231,7 +234,7 @@ class CagraIndex(HNSWIndex):
         self._gpu_device = wanted
         if moved:
             self._drop_gpu_copy()
-        if self.ntotal and self.built_on == "cpu":
+        if self.ntotal and (self.built_on == "cpu" or self.inserted_on_cpu):
             self.rebuild()
         return self
 
@@ -258,20 +261,21 @@ class CagraIndex(HNSWIndex):
             **self.params(),
             "device": self.device,
             "built_on": self.built_on,
+            "inserted_on_cpu": self.inserted_on_cpu,
         }
 
     def dump(self) -> IndexFile:
         """The CPU graph (CAGRA level 0 included) and its maps, as HNSW's."""
         file = super().dump()
-        return IndexFile(
-            family=file.family, meta={**file.meta, "built_on": self.built_on}, arrays=file.arrays
-        )
+        built = {"built_on": self.built_on, "inserted_on_cpu": self.inserted_on_cpu}
+        return IndexFile(family=file.family, meta={**file.meta, **built}, arrays=file.arrays)
 
     @classmethod
     def restore(cls, file: IndexFile) -> Self:
         """Rebuild from :meth:`dump`'s output; the graph is kept as built."""
         meta = dict(file.meta)
         built_on = str(meta.pop("built_on", "cpu"))
+        inserted = int(meta.pop("inserted_on_cpu", 0))
         index = super().restore(IndexFile(family=file.family, meta=meta, arrays=file.arrays))
-        index.built_on = built_on
+        index.built_on, index.inserted_on_cpu = built_on, inserted
         return index

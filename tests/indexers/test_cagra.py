@@ -92,6 +92,10 @@ def test_built_on_the_gpu_searched_on_gpu_and_cpu_alike() -> None:
     assert _recall(from_file.labels, want.labels) >= 0.95
     # Same graph, two searchers: the top hit agrees on nearly every query.
     assert np.mean(from_file.labels[:, 0] == on_gpu.labels[:, 0]) >= 0.95
+    # The file's pristine graph goes back to a GPU as it is (copied, not rebuilt).
+    again = on_cpu.to("cuda:0")
+    assert again.describe()["built_on"] == "cuda:0"
+    assert np.mean(again.search(queries, 10).labels[:, 0] == on_gpu.labels[:, 0]) >= 0.95
     np.testing.assert_allclose(on_gpu.scores[:, 0], want.scores[:, 0], atol=1e-4, rtol=1e-4)
 
 
@@ -102,7 +106,8 @@ def test_writes_after_a_gpu_build_reach_gpu_searches() -> None:
     index.to("cuda:0")
     extra = _unit(20, 4)
     new = np.arange(50_000, 50_020, dtype=np.int64)
-    index.add(new, extra)
+    index.add(new, extra)  # inserted on CPU: too few for a rebuild, searched on CPU meanwhile
+    assert index.describe()["inserted_on_cpu"] == 20
     np.testing.assert_array_equal(index.search(extra, 1).labels[:, 0], new)
     index.remove(new)
     assert not np.isin(index.search(extra, 5).labels, new).any()
