@@ -39,7 +39,7 @@ proto: $(STAMP)
 	$(PY) -m tools.gen_proto
 
 # Each benchmark in its quick form (a minute or so each); `make bench-full` records numbers.
-BENCHES := batching http_overhead ann quality tanimoto substructure trademark_words figurative mesh mesh_cuda sequence hybrid facets federation gpu reindex ray encode
+BENCHES := batching http_overhead ann quality tanimoto substructure trademark_words figurative mesh mesh_cuda sequence hybrid facets federation gpu faiss_gpu reindex ray encode
 bench: $(STAMP)
 	for b in $(BENCHES); do $(PY) -m benchmarks.bench_$$b --quick || exit 1; done
 

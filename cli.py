@@ -60,6 +60,7 @@ BENCHMARKS = (
     "facets",
     "federation",
     "gpu",
+    "faiss_gpu",
     "encode",
     "reindex",
     "ray",

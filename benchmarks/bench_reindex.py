@@ -7,22 +7,26 @@ searches in a loop and another writes one document at a time:
 
 - re-index flat → HNSW (every document encoded again, through the encoder's batcher);
 - roll back to the flat version (nothing changed but the concurrent writes: every document
-  is read and compared, only the changed ones are encoded again).
+  is read and compared, only the changed ones are encoded again);
+- with ``--ray``: re-index flat → HNSW again, encoding on a local Ray cluster started here
+  (``RAY_NODES`` raylets of 1 CPU each, so as many encoder actors) instead of in process.
 
 Reported: documents per second of the initial ingest (the baseline: the same encoding),
 of the re-index and of the rollback; the searches and writes made during each job, how
 many failed (goal: 0) and their latency, the slowest write being the one that waited for
 the switch.
 
-    .venv/bin/python -m benchmarks.bench_reindex [--quick] [--docs N] [--markdown FILE]
+    .venv/bin/python -m benchmarks.bench_reindex [--quick] [--docs N] [--ray] [--markdown FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ipsim.benchmarks import datasets
@@ -34,6 +38,7 @@ from ipsim.engine.reindex import BATCH, Job
 from ipsim.engine.types import CollectionSpec, Document, IndexSpec, SearchRequest
 
 NAME = "titles"
+RAY_NODES = 2
 
 
 @dataclass
@@ -92,7 +97,7 @@ async def _job(
 
 
 async def _run(
-    texts: Sequence[str], queries: Sequence[str]
+    texts: Sequence[str], queries: Sequence[str], ray_address: str | None
 ) -> list[tuple[str, int, float, Traffic | None]]:
     engine = Engine(EngineOptions(data=fresh_data_dir(datasets.cache_dir() / "reindex")))
     await engine.start()
@@ -111,6 +116,13 @@ async def _run(
             ("re-index flat → HNSW", lambda: engine.jobs.reindex(NAME, None, IndexSpec("hnsw"))),
             ("rollback to flat", lambda: engine.jobs.rollback(NAME)),
         ]
+        if ray_address is not None:
+            jobs.append(
+                (
+                    f"re-index flat → HNSW on Ray ({RAY_NODES} actors)",
+                    lambda: engine.jobs.reindex(NAME, None, IndexSpec("hnsw"), ray=ray_address),
+                )
+            )
         for label, begin in jobs:
             job, seconds, traffic = await _job(engine, begin, queries)
             if job.state != "done":
@@ -121,11 +133,38 @@ async def _run(
     return rows
 
 
+@contextmanager
+def _local_cluster() -> Iterator[str]:
+    """A local Ray cluster of ``RAY_NODES`` 1-CPU raylets, this process connected to it."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    with tempfile.TemporaryDirectory(prefix="ipsim-ray-") as temp:
+        cluster = Cluster(
+            initialize_head=True,
+            head_node_args={"num_cpus": 1, "temp_dir": temp, "include_dashboard": False},
+        )
+        for _ in range(RAY_NODES - 1):
+            cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, namespace="ipsim", log_to_driver=False)
+        try:
+            yield str(cluster.address)
+        finally:
+            ray.shutdown()
+            cluster.shutdown()  # type: ignore[no-untyped-call]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print the report (and append it as Markdown when asked)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser)
     parser.add_argument("--docs", type=int, help="documents in the collection (default 2500)")
+    parser.add_argument(
+        "--ray",
+        action="store_true",
+        help=f"also re-index on a local Ray cluster ({RAY_NODES} raylets of 1 CPU)",
+    )
     args = parser.parse_args(argv)
     texts = datasets.short_texts()
     count = min(args.docs or (800 if args.quick else 2500), len(texts))
@@ -136,10 +175,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             " all-MiniLM-L6-v2, flat; in-process engine",
             "traffic during each job": "one client searching in a loop (k=10, other real"
             " texts), one writing a document every 10 ms",
+            **(
+                {
+                    "Ray": f"local cluster started here: {RAY_NODES} raylets of 1 CPU, one"
+                    " encoder actor each (torch: 1 thread per actor)"
+                }
+                if args.ray
+                else {}
+            ),
         },
     )
     report.print_header()
-    rows = asyncio.run(_run(texts[:count], texts[count:] or texts))
+    if args.ray:
+        with _local_cluster() as address:
+            rows = asyncio.run(_run(texts[:count], texts[count:] or texts, address))
+    else:
+        rows = asyncio.run(_run(texts[:count], texts[count:] or texts, None))
     table = Table(
         "Re-index jobs",
         [

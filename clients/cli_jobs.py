@@ -37,6 +37,13 @@ FINISHED = ("done", "failed", "cancelled")
     help='The new index: a type (hnsw) or a JSON object ({"type": "hnsw", "M": 32});'
     " default: the current one.",
 )
+@click.option(
+    "--ray",
+    "ray",
+    metavar="ADDRESS",
+    help="Encode on this Ray cluster's actors (HOST:PORT, auto, ray://HOST:PORT; 'server':"
+    " the server's own IPSIM_RAY_ADDRESS); default: in the server.",
+)
 @click.option("--rollback", is_flag=True, help="Return to the previous version instead.")
 @click.option("--no-wait", is_flag=True, help="Print the job and return at once.")
 @click.option(
@@ -49,6 +56,7 @@ def reindex(
     name: str,
     model: str | None,
     index: str | None,
+    ray: str | None,
     rollback: bool,
     no_wait: bool,
     poll: float,
@@ -56,13 +64,14 @@ def reindex(
 ) -> None:
     """Rebuild collection NAME with a new model and/or index beside the live version, then
     switch to it; searches go on meanwhile. Shows progress until the switch."""
-    if rollback and (model or index):
-        raise CliBadInput("invalid_argument", "--rollback takes neither --model nor --index")
+    if rollback and (model or index or ray):
+        raise CliBadInput("invalid_argument", "--rollback takes neither --model, --index nor --ray")
     with obj.client() as client:
         if rollback:
             job = client.rollback(name)
         else:
-            job = client.reindex(name, model=model, index=_index_option(index))
+            cluster: str | bool | None = True if ray == "server" else ray
+            job = client.reindex(name, model=model, index=_index_option(index), ray=cluster)
         if not no_wait:
             job = _follow(client, job, poll)
     _show(job, as_json)

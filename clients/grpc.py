@@ -240,7 +240,8 @@ class GrpcClient:
         group_size: int | None = None,
     ) -> JSONObject:
         """Search one collection; return the answer (``hits``, ``total``, ``took_ms``;
-        ``groups`` with ``group_by``)."""
+        ``groups`` with ``group_by``; ``missing_shards`` when some index shards did not
+        answer, in cluster mode)."""
         request = search_message(
             {
                 "collection": collection,
@@ -273,7 +274,8 @@ class GrpcClient:
     ) -> JSONObject:
         """One window over several collections (``SOURCE:NAME`` for a remote source's);
         the answer is shaped like the HTTP one: fused ``hits`` each with ``collection`` and
-        ``source_score``, ``partial``, ``sources``."""
+        ``source_score``, ``partial``, ``sources`` (each with its ``status``, and its
+        ``missing_shards`` when it is ``partial``)."""
         message = search_pb2.SearchManyRequest(
             collections=[_string(name, f"collections[{i}]") for i, name in enumerate(collections)],
             query=_struct(query, "query"),
@@ -465,7 +467,8 @@ def notification_json(note: search_pb2.Notification) -> JSONObject:
 
 def search_json(answer: search_pb2.SearchResponse) -> JSONObject:
     """``{"hits": [{"id", "score", "fields", "chunk"}], "total", "took_ms", "truncated"}``,
-    and ``groups`` (``[{"value", "hits"}]``) when the search was grouped."""
+    ``groups`` (``[{"value", "hits"}]``) when the search was grouped, and ``missing_shards``
+    when some index shards did not answer (cluster mode)."""
     groups = [
         {"value": from_value(g.value), "hits": [_hit_json(h) for h in g.hits]}
         for g in answer.groups
@@ -478,6 +481,8 @@ def search_json(answer: search_pb2.SearchResponse) -> JSONObject:
     }
     if groups:
         result["groups"] = groups
+    if answer.missing_shards:
+        result["missing_shards"] = list(answer.missing_shards)
     return result
 
 
@@ -495,6 +500,7 @@ def search_many_json(answer: search_pb2.SearchManyResponse) -> JSONObject:
             "total": s.total if s.HasField("total") else None,
             "code": s.code or None,
             "message": s.message or None,
+            "missing_shards": list(s.missing_shards) or None,
         }
         for s in answer.sources
     ]

@@ -6,6 +6,8 @@ the same ranked window, concurrently, each under its own time-out; the answers a
 (:mod:`ipsim.engine.fusion`) and paged. A source that fails or is too slow is left out and
 the answer says so (``partial``, and a report per source) — a search across offices must
 not fail because one office is down. Only when every source fails is the search an error.
+A collection in cluster mode whose index shards did not all answer is ``partial`` too: its
+hits are in the fusion, its report names the ``missing_shards``.
 
 Pages stay stable the way a single collection's do (:mod:`ipsim.engine.pages`): the fused
 list of a query is cached and a deeper page extends it with documents it does not hold
@@ -76,7 +78,8 @@ class SourcedHit:
 
 @dataclass(frozen=True)
 class SourceReport:
-    """How one collection's source answered: ``ok``, ``timeout`` or ``failed``."""
+    """How one collection's source answered: ``ok``, ``partial`` (some index shards did
+    not answer: ``missing_shards``), ``timeout`` or ``failed``."""
 
     collection: str
     status: str
@@ -86,6 +89,13 @@ class SourceReport:
     message: str | None = None
     facets_counted: bool | None = None
     """Whether its facet counts are in the sums (None: no facets were asked for)."""
+    missing_shards: tuple[int, ...] = ()
+    """Its index shards that did not answer (cluster mode); its hits lack their documents."""
+
+    @property
+    def answered(self) -> bool:
+        """Whether its hits are in the fusion (all of them, or all its answering shards')."""
+        return self.status in ("ok", "partial")
 
 
 @dataclass(frozen=True)
@@ -220,7 +230,7 @@ class Federation:
         finally:
             _settle(counting)
         last = windows[-1]
-        if all(r.status != "ok" for r in last.reports):
+        if not any(r.answered for r in last.reports):
             raise NotReady("every source failed: " + "; ".join(_describe(r) for r in last.reports))
         reports, facets = last.reports, None
         if counted is not None and specs is not None:
@@ -397,6 +407,13 @@ async def _ask(
     except InvalidInput as exc:  # the query is wrong for this collection: the client's to fix
         detail = f"collection {target.collection!r}: {exc.detail}"
         raise InvalidInput(exc.field or "query", detail) from exc
+    if result.missing_shards:
+        shards = ", ".join(str(shard) for shard in result.missing_shards)
+        message = f"index shards {shards} did not answer: the hits are the other shards'"
+        partial = report(
+            "partial", total=result.total, message=message, missing_shards=result.missing_shards
+        )
+        return partial, result
     return report("ok", total=result.total), result
 
 

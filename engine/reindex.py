@@ -9,8 +9,9 @@ one, copies every document into it, and switches the collection's alias to it:
 2. **Copy** the live documents in batches, in id order. Each id is *synced*: the live
    record (payload + client fields) is compared with the target's and re-encoded into the
    target only when they differ; an id gone from the live version is deleted from the
-   target. Encoding goes through the target's batcher (the :data:`CopyDocuments` seam,
-   where a Ray strategy can encode on a cluster instead), so searches keep being served.
+   target. Encoding goes through the target's batcher (the :data:`CopyDocuments` seam),
+   so searches keep being served; a job given a Ray cluster (``ray``) encodes on encoder
+   actors there instead (:mod:`ipsim.engine.reindex_ray`), and a resumed job does too.
    After each batch the job file records the last id synced (the checkpoint) and the
    progress, atomically, once the batch is durable in the target's WAL.
 3. **Catch up** with writes made during the copy: while a job runs, every id the engine
@@ -49,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from ipsim.engine import versions
 from ipsim.engine.collection import Collection
-from ipsim.engine.errors import Conflict, NotFound
+from ipsim.engine.errors import Conflict, InvalidInput, NotFound
 from ipsim.engine.types import Document, IndexSpec
 from ipsim.engine.versions import Alias
 from ipsim.indexers.factory import INTERNAL_TYPES
@@ -58,6 +59,7 @@ from ipsim.indexers.store import CollectionStore, Record
 
 if TYPE_CHECKING:
     from ipsim.engine.engine import Engine
+    from ipsim.engine.reindex_ray import RayEncoding
     from ipsim.engine.watches import Watches
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,8 @@ class Job:
     started: str | None = None
     finished: str | None = None
     error: str | None = None
+    ray: str | None = None
+    """The Ray cluster whose actors encode the copy (None: this process)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -200,6 +204,7 @@ class Reindexer:
         self._running: dict[str, str] = {}  # collection -> job id
         self._cancelled: set[str] = set()  # job ids cancelled because the collection went
         self._retired: dict[Path, _Retired] = {}
+        self._encodings: dict[str, RayEncoding] = {}  # job id -> its Ray actors
 
     @property
     def _root(self) -> Path:
@@ -261,9 +266,19 @@ class Reindexer:
         """Every job, newest first."""
         return sorted(self._jobs.values(), key=lambda j: j.started or "", reverse=True)
 
-    async def reindex(self, name: str, model: str | None, index: IndexSpec | None) -> Job:
-        """Create the new version and start copying into it (``InvalidInput``, ``Conflict``)."""
+    async def reindex(
+        self,
+        name: str,
+        model: str | None,
+        index: IndexSpec | None,
+        ray: str | bool | None = None,
+    ) -> Job:
+        """Create the new version and start copying into it (``InvalidInput``, ``Conflict``).
+
+        ``ray``: encode on that Ray cluster's actors (``True``: the server's own cluster).
+        """
         live = self._engine.live_collection(name)
+        address = self._ray_address(ray)
         with self._claim(name) as job_id:
             alias = versions.read_alias(self._root, name)
             version = await asyncio.to_thread(versions.next_version, self._root, name)
@@ -284,8 +299,30 @@ class Reindexer:
                 model=target.encoder.name,
                 index=spec_index.to_json(),
                 started=_now(),
+                ray=address,
             )
             return await self._begin(job, target)
+
+    def _ray_address(self, ray: str | bool | None) -> str | None:
+        """The cluster a job encodes on, checked as the ``ray_address`` setting is."""
+        if ray is None or ray is False:
+            return None
+        if ray is True:
+            if not self._engine.options.ray_address:
+                raise InvalidInput(
+                    "ray", "this server has no Ray cluster (IPSIM_RAY_ADDRESS): give an address"
+                )
+            return self._engine.options.ray_address
+        if not isinstance(ray, str):
+            raise InvalidInput("ray", "must be an address (HOST:PORT) or true")
+        if ray != "auto":
+            from ipsim.config import parse_hostport
+
+            try:
+                parse_hostport(ray.removeprefix("ray://"), field="ray")
+            except ValueError as exc:
+                raise InvalidInput("ray", f"{exc}, auto or ray://HOST:PORT") from exc
+        return ray
 
     async def rollback(self, name: str) -> Job:
         """Return ``name`` to its previous version, with the writes made since (``Conflict``)."""
@@ -354,6 +391,10 @@ class Reindexer:
                 if await self._switched_before(job):
                     return
                 target = await self._open(name, job.to_version)
+            if job.ray is not None:
+                from ipsim.engine.reindex_ray import RayEncoding  # Ray loads only when asked
+
+                self._encodings[job.id] = await RayEncoding.open(job.ray, self._engine, target)
             job.state = "running"
             await self._save(job)
             live = self._engine.live_collection(name)
@@ -379,6 +420,9 @@ class Reindexer:
             await self._finish(job, "failed", f"{type(exc).__name__}: {exc}")
             await self._discard(job, target)
         finally:
+            encoding = self._encodings.pop(job.id, None)
+            if encoding is not None:
+                await encoding.close()
             self._cancelled.discard(job.id)
             self.writes.resume(name)
             if self._running.get(name) == job.id:
@@ -424,10 +468,13 @@ class Reindexer:
         ]
         # A quarter of an encoder batch at a time: a query (or a write) arriving meanwhile
         # queues before the job's next slice, so it waits for one small batch, not for the
-        # whole copy (the batcher is first come, first served).
-        step = max(1, self._engine.options.max_batch_size // 4)
+        # whole copy (the batcher is first come, first served). Ray actors serve no queries.
+        encoding = self._encodings.get(job.id)
+        copy = encoding.copy if encoding is not None else self.copy
+        quarter = max(1, self._engine.options.max_batch_size // 4)
+        step = max(1, len(changed)) if encoding is not None else quarter
         for start in range(0, len(changed), step):
-            await self.copy(target, changed[start : start + step])
+            await copy(target, changed[start : start + step])
             job.copied += len(changed[start : start + step])
         for doc_id, (mine, theirs) in zip(ids, pairs, strict=True):
             if mine is None and theirs is not None:

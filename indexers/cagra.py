@@ -35,7 +35,7 @@ import faiss
 import numpy as np
 
 from ipsim.indexers.base import Labels, Metric, SearchHits, Selection, Vectors, parse_device
-from ipsim.indexers.gpu import faiss_gpu_count, gpu_resources
+from ipsim.indexers.gpu import device_lock, faiss_gpu_count, gpu_resources
 from ipsim.indexers.hnsw import DEFAULT_REBUILD_RATIO, HNSWIndex
 from ipsim.indexers.index_file import IndexFile
 from ipsim.indexers.ivf import metric_type
@@ -47,7 +47,7 @@ _faiss: Any = faiss
 
 DEFAULT_GRAPH_DEGREE = 64
 DEFAULT_INTERMEDIATE_DEGREE = 128
-DEFAULT_ITOPK = 64
+DEFAULT_ITOPK = 128  # FAISS says 64; 128 keeps recall@10 above 0.9 on clustered data
 DEFAULT_EF_SEARCH = 128
 DEFAULT_EF_CONSTRUCTION = 200
 # CAGRA's single-CTA search keeps its candidate list in shared memory: itopk at most 512
@@ -155,12 +155,13 @@ class CagraIndex(HNSWIndex):
         config.device = device
         config.graph_degree = self.graph_degree
         config.intermediate_graph_degree = max(self.intermediate_graph_degree, self.graph_degree)
-        gpu = _faiss.GpuIndexCagra(
-            gpu_resources(device), self.dim, metric_type(self.metric), config
-        )
-        gpu.train(np.ascontiguousarray(vectors, dtype=np.float32))
         graph = self._new_graph()
-        gpu.copyTo(graph)  # upper levels by HNSW insertion on CPU, level 0 = the CAGRA graph
+        with device_lock(device):
+            gpu = _faiss.GpuIndexCagra(
+                gpu_resources(device), self.dim, metric_type(self.metric), config
+            )
+            gpu.train(np.ascontiguousarray(vectors, dtype=np.float32))
+            gpu.copyTo(graph)  # upper levels by HNSW insertion on CPU, level 0 = CAGRA's
         # Rows of the copied graph are the training rows, in order: map them to labels.
         self._reset()
         self._hnsw = graph
@@ -193,7 +194,8 @@ class CagraIndex(HNSWIndex):
         return super().search(queries, k, allowed)
 
     def _search_gpu(self, queries: Vectors, k: int) -> SearchHits:
-        with self._gpu_lock:
+        assert self._gpu_device is not None
+        with self._gpu_lock, device_lock(self._gpu_device):
             gpu = self._gpu if self._gpu is not None else self._copy_to_gpu()
             params = _faiss.SearchParametersCagra()
             params.itopk_size = min(GPU_MAX_K, max(self.itopk_size, k))

@@ -62,8 +62,8 @@ def load_encoder(
     """Build the encoder for a collection's modality and model on ``device``.
 
     Chemistry runs on the CPU whatever ``device`` says; RDKit is imported only here, so a
-    server without chemical collections never loads it. With ``triton_url``, text encodes
-    on that Triton / KServe v2 server (model ``triton_model``, default the text model's name).
+    server without chemical collections never loads it. With ``triton_url``, text and images
+    encode on that Triton / KServe v2 server (model ``triton_model``, default the model's name).
     """
     if modality == "text":
         from ipsim.models.text import TextEncoder
@@ -88,6 +88,10 @@ def load_encoder(
 
         if model not in (None, MODEL_NAME):
             raise UnknownModel(f"unknown image model {model!r}: this build has {MODEL_NAME!r}")
+        if triton_url:
+            from ipsim.models.triton_image import RemoteImageEncoder
+
+            return RemoteImageEncoder(url=triton_url, remote_model=triton_model)  # type: ignore[return-value]
         return ImageEncoder(device)  # type: ignore[return-value]
     if modality == "mesh":
         from ipsim.models.mesh import MeshEncoder, UnknownMeshModel

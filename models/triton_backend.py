@@ -1,7 +1,9 @@
-"""Text encoding on a remote Triton / KServe v2 server instead of torch in this process.
+"""Text and image encoding on a remote Triton / KServe v2 server instead of torch here.
 
 ``IPSIM_TRITON_URL`` (``http://host:8000``, ``https://…``, ``grpc://host:8001``,
-``grpcs://…``) makes every text collection encode through :class:`RemoteTextEncoder`:
+``grpcs://…``) makes every text collection encode through :class:`RemoteTextEncoder` and
+every image collection through :class:`~ipsim.models.triton_image.RemoteImageEncoder`
+(in its own module, so a text server never imports torch). Text:
 
 * ``preprocess`` stays local and is *inherited* from :class:`~ipsim.models.text.TextEncoder`
   (the same validation and the same token-window chunking, from the model's own tokenizer),
@@ -19,7 +21,20 @@
   ``sentence_embedding`` / ``embeddings``, shaped ``[batch, dim]``; rows are L2-normalised
   here (idempotent for a model that already does), as the ``ip`` metric assumes.
 
-The collection's model name stays the text model's (``all-MiniLM-L6-v2``): the remote only
+Images (the ``image`` modality, ``efficientnet-lite0``): decoding, validation and the
+renderings (content box, letterbox to 224 x 224, pixels scaled to [-1, 1]) stay local and
+are :class:`~ipsim.models.image.ImageEncoder`'s own ``preprocess``, so a bad image is a 400
+here and never travels. The remote model's metadata decides what is sent:
+
+  - one ``BYTES`` input: the image files (an ipsim server's ``/v2`` ``IMAGE`` input, which
+    renders them itself exactly as here);
+  - one ``FP32`` input ``[-1, views, 3, 224, 224]``: the rendered pixels (what
+    ``ipsim export triton --model efficientnet-lite0`` models take).
+
+  The output is read and normalised as for text; the remote model's name defaults to
+  ``efficientnet-lite0``.
+
+The collection's model name stays the local model's (``all-MiniLM-L6-v2``): the remote only
 executes it, so a collection built either way holds the same vectors and moves freely
 between servers. The remote model's name defaults to that name (a model directory's base
 name for a local path: what ``ipsim export triton`` names it); ``IPSIM_TRITON_MODEL``
@@ -103,18 +118,18 @@ class Tensor:
 
 @dataclass(frozen=True)
 class RemoteSignature:
-    """How to call a remote model: what to send (texts or token ids) and which output to read."""
+    """How to call a remote model: what to send (texts or token ids; image files or pixels)
+    and which output to read."""
 
     inputs: tuple[Tensor, ...]
     output: Tensor
     takes_text: bool
+    """One BYTES input taking the items themselves: texts, or image files."""
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, Any], dim: int) -> RemoteSignature:
-        """Check a v2 model-metadata answer against what an encoder of ``dim`` needs."""
-        inputs = tuple(_tensor(t) for t in metadata.get("inputs", ()))
-        outputs = tuple(_tensor(t) for t in metadata.get("outputs", ()))
-        described = ", ".join(f"{t.name} {t.datatype} {list(t.shape)}" for t in inputs)
+        """Check a v2 model-metadata answer against what a text encoder of ``dim`` needs."""
+        inputs, outputs, described = described_tensors(metadata)
         if len(inputs) == 1 and inputs[0].datatype == "BYTES":
             takes_text = True
         elif {"input_ids", "attention_mask"} <= {t.name for t in inputs} and all(
@@ -126,7 +141,7 @@ class RemoteSignature:
                 f"it takes inputs [{described}]; expected one BYTES input (texts) or INT64/INT32"
                 " input_ids + attention_mask (token ids)"
             )
-        return cls(inputs, _embedding_output(outputs, dim), takes_text)
+        return cls(inputs, embedding_output(outputs, dim), takes_text)
 
 
 class TritonClient:
@@ -239,7 +254,7 @@ class RemoteTextEncoder(TextEncoder):
             rows = self.client.infer(
                 self.remote_model, self.request_arrays(units, signature), signature
             )
-            return _unit_rows(rows, len(units), self.dim)
+            return unit_rows(rows, len(units), self.dim)
         except RemoteUnavailable as exc:
             self._signature = None  # re-read: the remote may come back with another model
             raise RemoteUnavailable(
@@ -313,6 +328,16 @@ def embedding_dim(path: Path) -> int:
     return dim
 
 
+def described_tensors(
+    metadata: Mapping[str, Any],
+) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...], str]:
+    """A model's inputs and outputs from its metadata, and its inputs in words."""
+    inputs = tuple(_tensor(t) for t in metadata.get("inputs", ()))
+    outputs = tuple(_tensor(t) for t in metadata.get("outputs", ()))
+    described = ", ".join(f"{t.name} {t.datatype} {list(t.shape)}" for t in inputs)
+    return inputs, outputs, described
+
+
 def _tensor(raw: Mapping[str, Any]) -> Tensor:
     return Tensor(
         str(raw.get("name", "")),
@@ -321,7 +346,7 @@ def _tensor(raw: Mapping[str, Any]) -> Tensor:
     )
 
 
-def _embedding_output(outputs: Sequence[Tensor], dim: int) -> Tensor:
+def embedding_output(outputs: Sequence[Tensor], dim: int) -> Tensor:
     if len(outputs) == 1:
         output = outputs[0]
     else:
@@ -342,7 +367,7 @@ def _embedding_output(outputs: Sequence[Tensor], dim: int) -> Tensor:
     return output
 
 
-def _unit_rows(rows: npt.NDArray[Any], count: int, dim: int) -> npt.NDArray[np.float32]:
+def unit_rows(rows: npt.NDArray[Any], count: int, dim: int) -> npt.NDArray[np.float32]:
     if rows.shape != (count, dim):
         raise RemoteUnavailable(f"it answered shape {list(rows.shape)} for {count} texts × {dim}")
     vectors = rows.astype(np.float32)
@@ -373,7 +398,10 @@ __all__ = [
     "TritonClient",
     "TritonUrl",
     "default_remote_name",
+    "described_tensors",
     "embedding_dim",
+    "embedding_output",
     "max_seq_length",
     "tokenize",
+    "unit_rows",
 ]

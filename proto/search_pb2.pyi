@@ -165,7 +165,7 @@ class Hit(_message.Message):
     def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., chunk: _Optional[_Union[Chunk, _Mapping]] = ..., match: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., preview: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
-    __slots__ = ("hits", "total", "took_ms", "request_id", "error", "truncated", "groups")
+    __slots__ = ("hits", "total", "took_ms", "request_id", "error", "truncated", "groups", "missing_shards")
     HITS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     TOOK_MS_FIELD_NUMBER: _ClassVar[int]
@@ -173,6 +173,7 @@ class SearchResponse(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     GROUPS_FIELD_NUMBER: _ClassVar[int]
+    MISSING_SHARDS_FIELD_NUMBER: _ClassVar[int]
     hits: _containers.RepeatedCompositeFieldContainer[Hit]
     total: int
     took_ms: float
@@ -180,7 +181,8 @@ class SearchResponse(_message.Message):
     error: Error
     truncated: bool
     groups: _containers.RepeatedCompositeFieldContainer[HitGroup]
-    def __init__(self, hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., total: _Optional[int] = ..., took_ms: _Optional[float] = ..., request_id: _Optional[str] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., truncated: _Optional[bool] = ..., groups: _Optional[_Iterable[_Union[HitGroup, _Mapping]]] = ...) -> None: ...
+    missing_shards: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., total: _Optional[int] = ..., took_ms: _Optional[float] = ..., request_id: _Optional[str] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., truncated: _Optional[bool] = ..., groups: _Optional[_Iterable[_Union[HitGroup, _Mapping]]] = ..., missing_shards: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class HitGroup(_message.Message):
     __slots__ = ("value", "hits")
@@ -234,20 +236,22 @@ class SourcedHit(_message.Message):
     def __init__(self, collection: _Optional[str] = ..., hit: _Optional[_Union[Hit, _Mapping]] = ..., score: _Optional[float] = ...) -> None: ...
 
 class SourceReport(_message.Message):
-    __slots__ = ("collection", "status", "took_ms", "total", "code", "message")
+    __slots__ = ("collection", "status", "took_ms", "total", "code", "message", "missing_shards")
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     TOOK_MS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    MISSING_SHARDS_FIELD_NUMBER: _ClassVar[int]
     collection: str
     status: str
     took_ms: float
     total: int
     code: str
     message: str
-    def __init__(self, collection: _Optional[str] = ..., status: _Optional[str] = ..., took_ms: _Optional[float] = ..., total: _Optional[int] = ..., code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    missing_shards: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, collection: _Optional[str] = ..., status: _Optional[str] = ..., took_ms: _Optional[float] = ..., total: _Optional[int] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., missing_shards: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class SourcedGroup(_message.Message):
     __slots__ = ("value", "hits")

@@ -199,7 +199,10 @@ def document_message(document: Document) -> search_pb2.Document:
 def search_response(result: SearchResult) -> search_pb2.SearchResponse:
     """A page of hits as a SearchResponse (without ``request_id``)."""
     response = search_pb2.SearchResponse(
-        total=result.total, took_ms=result.took_ms, truncated=result.truncated
+        total=result.total,
+        took_ms=result.took_ms,
+        truncated=result.truncated,
+        missing_shards=result.missing_shards,
     )
     for hit in result.hits:
         _fill_hit(response.hits.add(), hit)
@@ -232,6 +235,7 @@ def search_many_response(result: MultiSearchResult) -> search_pb2.SearchManyResp
             took_ms=report.took_ms,
             code=report.code or "",
             message=report.message or "",
+            missing_shards=report.missing_shards,
         )
         if report.total is not None:
             source.total = report.total

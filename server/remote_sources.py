@@ -87,6 +87,9 @@ class RemoteSource:
             total=_integer(answer["total"]),
             took_ms=float(answer.get("took_ms", 0.0)),
             truncated=bool(answer.get("truncated", False)),
+            missing_shards=tuple(
+                _integer(i, "missing_shards") for i in answer.get("missing_shards") or ()
+            ),
         )
 
     def _hit(self, raw: Mapping[str, Any]) -> Hit:
@@ -113,9 +116,9 @@ class RemoteSource:
         )
 
 
-def _integer(value: Any) -> int:
+def _integer(value: Any, name: str = "total") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"total {value!r} is not an integer")
+        raise TypeError(f"{name} {value!r} is not an integer")
     return value
 
 

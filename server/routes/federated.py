@@ -66,7 +66,10 @@ class SourcedHitOut(HitOut):
 
 class SourceReportOut(BaseModel):
     collection: str
-    status: str = Field(description="`ok`, `timeout` or `failed`.")
+    status: str = Field(
+        description="`ok`, `partial` (some index shards did not answer: `missing_shards`),"
+        " `timeout` or `failed`."
+    )
     took_ms: float
     total: int | None = None
     code: str | None = Field(None, description="The error code when the source failed.")
@@ -74,10 +77,15 @@ class SourceReportOut(BaseModel):
     facets_counted: bool | None = Field(
         None, description="With `facets`: whether its counts are in the sums."
     )
+    missing_shards: list[int] | None = Field(
+        None,
+        description="Cluster mode: its index shards that did not answer (its hits are the"
+        " others'). Absent when every shard answered.",
+    )
 
     @classmethod
     def of(cls, report: SourceReport) -> SourceReportOut:
-        return cls(**report.__dict__)
+        return cls(**{**report.__dict__, "missing_shards": list(report.missing_shards) or None})
 
 
 class SourcedGroupOut(BaseModel):
@@ -89,7 +97,9 @@ class MultiSearchOut(BaseModel):
     hits: list[SourcedHitOut]
     total: int = Field(description="The sum of the answering sources' totals.")
     took_ms: float
-    partial: bool = Field(description="Some source failed or timed out: see `sources`.")
+    partial: bool = Field(
+        description="Some source failed, timed out or missed index shards: see `sources`."
+    )
     sources: list[SourceReportOut]
     fusion: str
     truncated: bool = False

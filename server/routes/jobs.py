@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from ipsim.engine.reindex import Job
 from ipsim.engine.types import IndexSpec
@@ -26,6 +26,11 @@ class ReindexBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: StrictStr | None = None
     index: IndexBody | None = None
+    ray: StrictStr | StrictBool | None = Field(
+        None,
+        description="Encode on this Ray cluster's actors (`HOST:PORT`, `auto`, `ray://HOST:PORT`;"
+        " `true`: the server's own `IPSIM_RAY_ADDRESS`); default: in the server.",
+    )
 
 
 class JobOut(BaseModel):
@@ -43,6 +48,7 @@ class JobOut(BaseModel):
     to_version: int
     model: str
     index: dict[str, Any]
+    ray: str | None = Field(None, description="The Ray cluster encoding the copy, if any.")
 
     @classmethod
     def of(cls, job: Job) -> JobOut:
@@ -64,7 +70,8 @@ async def reindex(name: str, body: ReindexBody, engine: EngineDep) -> JobStarted
     index = None
     if body.index is not None:
         index = IndexSpec(type=body.index.type, params=dict(body.index.model_extra or {}))
-    return JobStartedOut(job=JobOut.of(await engine.jobs.reindex(name, body.model, index)))
+    job = await engine.jobs.reindex(name, body.model, index, ray=body.ray)
+    return JobStartedOut(job=JobOut.of(job))
 
 
 @router.post(

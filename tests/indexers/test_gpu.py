@@ -116,3 +116,18 @@ def test_replicas_answer_as_one_gpu(type_: str, params: dict[str, object]) -> No
     scores, labels = replicas.search(queries, 10)
     np.testing.assert_array_equal(labels, single.labels)
     np.testing.assert_allclose(scores, single.scores, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_shards_sharing_one_gpu_search_from_parallel_threads() -> None:
+    """Four shards on one GPU share its FAISS resources, which are not thread-safe: the
+    per-device lock must keep their parallel searches apart (FAISS aborted without it)."""
+    index = make_index("flat", DIM, "ip", shards=4)
+    index.add(np.arange(N, dtype=np.int64), _unit(N, 1))
+    queries = _unit(64, 8)
+    cpu = index.search(queries, 10)
+    index.to("cuda")
+    for _ in range(20):
+        gpu = index.search(queries, 10)
+        assert np.mean(gpu.labels == cpu.labels) >= 0.99

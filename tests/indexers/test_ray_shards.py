@@ -17,6 +17,7 @@ import pytest
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
 from ray.exceptions import RayActorError  # noqa: E402
+from support.ray_cluster import local_cluster  # noqa: E402
 
 from ipsim.engine.engine import Engine, EngineOptions  # noqa: E402
 from ipsim.engine.ray_cluster import RayCluster  # noqa: E402
@@ -34,19 +35,8 @@ SHARDS = 3
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    temp = tmp_path_factory.mktemp("ray")
-    started = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 1, "temp_dir": str(temp), "include_dashboard": False},
-    )
-    started.add_node(num_cpus=1)
-    started.wait_for_nodes()
-    ray.init(address=started.address, namespace="ipsim", log_to_driver=False)
-    try:
+    with local_cluster(tmp_path_factory.mktemp("ray")) as started:
         yield started
-    finally:
-        ray.shutdown()
-        started.shutdown()
 
 
 def _vectors(n: int, seed: int) -> np.ndarray:

@@ -214,10 +214,86 @@ async def test_engine_answers_unavailable_while_the_remote_is_down(
 
 
 def test_rows_from_the_remote_are_checked_and_normalised() -> None:
-    from ipsim.models.triton_backend import _unit_rows
+    from ipsim.models.triton_backend import unit_rows
 
-    rows = _unit_rows(np.array([[3.0, 4.0], [0.0, 2.0]]), 2, 2)
+    rows = unit_rows(np.array([[3.0, 4.0], [0.0, 2.0]]), 2, 2)
     assert rows.dtype == np.float32
     np.testing.assert_allclose(rows, [[0.6, 0.8], [0.0, 1.0]], atol=1e-7)
     with pytest.raises(RemoteUnavailable, match=r"shape \[1, 2\] for 2 texts"):
-        _unit_rows(np.ones((1, 2)), 2, 2)
+        unit_rows(np.ones((1, 2)), 2, 2)
+
+
+# -- images ----------------------------------------------------------------------------
+
+
+def _png_b64(colour: tuple[int, int, int]) -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (32, 20), colour).save(out, "PNG")
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def test_image_models_take_files_or_rendered_pixels() -> None:
+    from ipsim.models.triton_image import RemoteImageEncoder, image_signature
+
+    output = {"name": "EMBEDDING", "datatype": "FP32", "shape": [-1, 1280]}
+    files = image_signature(
+        {"inputs": [{"name": "IMAGE", "datatype": "BYTES", "shape": [-1]}], "outputs": [output]},
+        1280,
+    )
+    pixels = image_signature(  # gRPC metadata: int64 shapes as strings
+        {
+            "inputs": [
+                {"name": "PIXELS", "datatype": "FP32", "shape": ["-1", "3", "3", "224", "224"]}
+            ],
+            "outputs": [output],
+        },
+        1280,
+    )
+    assert files.takes_text and not pixels.takes_text
+    remote = RemoteImageEncoder(url="http://127.0.0.1:1")
+    contents = [{"image_b64": _png_b64((200, 30, 30))}, {"image_b64": _png_b64((0, 90, 40))}]
+    units = [remote.preprocess(c, "query").units[0] for c in contents]
+    sent = remote.request_arrays(units, pixels)["PIXELS"]
+    assert sent.shape == (2, 3, 3, 224, 224) and sent.dtype == np.float32
+    np.testing.assert_array_equal(sent[1], units[1].pixels.numpy())
+    sent_files = remote.request_arrays(units, files)["IMAGE"]
+    assert sent_files.shape == (2,) and sent_files[0] == units[0].data
+    assert sent_files[0].startswith(b"\x89PNG")
+    for bad, message in (
+        ([{"name": "PIXELS", "datatype": "FP32", "shape": [-1, 3, 64, 64]}], "rendered pixels"),
+        ([{"name": "A", "datatype": "BYTES"}, {"name": "B", "datatype": "BYTES"}], "image files"),
+    ):
+        with pytest.raises(RemoteUnavailable, match=message):
+            image_signature({"inputs": bad, "outputs": [output]}, 1280)
+
+
+async def test_remote_images_validate_locally_and_are_unavailable_while_it_is_down(
+    tmp_path: Path, closed_port: int
+) -> None:
+    from ipsim.engine.errors import InvalidInput
+    from ipsim.models.triton_image import RemoteImageEncoder
+
+    options: dict[str, Any] = {"device": "cpu", "chunk_tokens": 256, "chunk_overlap": 32}
+    built = load_encoder("image", None, triton_url=f"grpc://127.0.0.1:{closed_port}", **options)
+    assert isinstance(built, RemoteImageEncoder) and not hasattr(built, "backbone")
+    engine = Engine(
+        EngineOptions(data=tmp_path, device="cpu", triton_url=f"http://127.0.0.1:{closed_port}")
+    )
+    await engine.start()
+    try:
+        await engine.create_collection(CollectionSpec("logos", "image"))
+        image = {"image_b64": _png_b64((10, 10, 200))}
+        with pytest.raises(NotReady, match="remote encoder 'efficientnet-lite0'") as caught:
+            await engine.upsert("logos", [Document("l1", image)])
+        assert caught.value.code == "unavailable"
+        with pytest.raises(InvalidInput) as refused:  # a bad image never reaches the remote
+            await engine.search("logos", SearchRequest({"image_b64": "bm90IGFuIGltYWdl"}))
+        assert refused.value.field == "query.image_b64"
+        assert engine.collection_info("logos").count == 0
+    finally:
+        await engine.close()
