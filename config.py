@@ -131,6 +131,16 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the platform database, e.g. "
         "`postgresql+psycopg://user@host/ipsim`; unset: the SQLite file `DATA/platform.db`.",
     )
+    callback_secret: SecretStr | None = Field(
+        None,
+        description="Key of the HMAC-SHA256 `X-Ipsim-Signature` on notifications POSTed to "
+        "applicants' callback URLs; unset: a random key kept in `DATA/callback-secret`.",
+    )
+    callback_allow_private: bool = Field(
+        False,
+        description="Let notifications go to callback URLs on loopback, private or link-local "
+        "addresses (refused by default: an applicant must not reach the office's own network).",
+    )
 
     @field_validator("sources")
     @classmethod

@@ -156,7 +156,9 @@ def collections() -> None:
 @collections.command("create")
 @click.argument("name")
 @click.option("--modality", required=True, type=click.Choice(MODALITIES))
-@click.option("--index", "index_type", help="Index type: auto, flat, ivf, hnsw, ivfpq, binary, cagra.")
+@click.option(
+    "--index", "index_type", help="Index type: auto, flat, ivf, hnsw, ivfpq, binary, cagra."
+)
 @click.option("--shards", type=click.IntRange(min=1), help="Number of index shards.")
 @click.option("--model", help="Encoder name or path (default: the modality's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the server's JSON.")

@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 from urllib.parse import quote, urlencode
@@ -41,9 +42,11 @@ from ipsim.clients.errors import (
 DEFAULT_URL = "http://127.0.0.1:8080"
 API_KEY_ENV = "IPSIM_API_KEY"
 SVG_TYPE = "image/svg+xml"
+HTML_TYPE = "text/html"
 PREVIEW_TYPES = {"png": "image/png", "glb": "model/gltf-binary"}
 """Mesh preview forms → the media type the server answers with."""
 
+APPLICATIONS_PATH = "/v1/applications"
 T = TypeVar("T")
 JSONObject = dict[str, Any]
 
@@ -154,7 +157,8 @@ class Client:
         """Search one collection; return the server's answer (``hits``, ``total``, ``took_ms``;
         ``groups`` with ``group_by``: at most ``group_size`` hits per value of that field;
         ``facets`` with ``facets``: counts per value or child code, e.g. ``["ipc"]`` or
-        ``[{"field": "ipc", "prefix": "A61K"}]``)."""
+        ``[{"field": "ipc", "prefix": "A61K"}]``; ``missing_shards``: the index shards that
+        did not answer in cluster mode, else None)."""
         options: JSONObject = {"k": k, "offset": offset, "filter": filter, "mode": mode}
         options |= {"group_by": group_by, "group_size": group_size, "facets": facets}
         return self._send(_search_call(collection, query, options))
@@ -177,7 +181,8 @@ class Client:
     ) -> JSONObject:
         """One window over several collections (``eapo:patents`` names one of a remote
         source): fused ``hits`` each with its ``collection``, ``partial`` and a report per
-        source. ``fusion`` is ``rrf`` (default), ``score`` or ``raw``."""
+        source (``status`` ``ok``, ``partial`` with ``missing_shards``, ``timeout`` or
+        ``failed``). ``fusion`` is ``rrf`` (default), ``score`` or ``raw``."""
         options: JSONObject = {"k": k, "offset": offset, "filter": filter, "mode": mode}
         options["fusion"] = fusion
         options |= {"weights": weights, "timeout_ms": timeout_ms}
@@ -299,12 +304,152 @@ class Client:
         """Delete a result set (its owner or an admin key only)."""
         self._send(_delete_result_set_call(set_id))
 
+    def file_application(
+        self,
+        kind: str,
+        title: str,
+        applicant: JSONObject,
+        content: JSONObject,
+        fields: JSONObject | None = None,
+        idempotency_key: str | None = None,
+        *,
+        representative: JSONObject | None = None,
+    ) -> JSONObject:
+        """File an application (``kind``: invention, utility_model, industrial_design or
+        trademark) → it with ``id``, ``status`` and ``fees``. With ``idempotency_key``, a retry
+        answers the first application instead of filing a second one."""
+        call = _file_application_call(
+            kind, title, applicant, content, fields, representative, idempotency_key
+        )
+        return self._send(call)
+
+    def get_application(self, application_id: str) -> JSONObject:
+        """An application with its status, ``history``, ``fees`` and ``deadlines``."""
+        return self._send(_get_application_call(application_id))
+
+    def list_applications(
+        self,
+        *,
+        status: str | None = None,
+        applicant: str | None = None,
+        kind: str | None = None,
+        since: date | datetime | str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> JSONObject:
+        """A page of applications, newest first: ``{"applications", "total"}`` (``since``: last
+        status change at or after; ``applicant``: a substring of the name, any case)."""
+        return self._send(_list_applications_call(status, applicant, kind, since, offset, limit))
+
+    def transition_application(
+        self, application_id: str, to: str, reason: str | None = None
+    ) -> JSONObject:
+        """Move an application to status ``to`` (the office; an owner may only withdraw)."""
+        return self._send(_transition_application_call(application_id, to, reason))
+
+    def application_changes(self, after: int = 0, limit: int = 100) -> JSONObject:
+        """Events after seq ``after``, in order: ``{"changes", "next"}``; poll with ``next``."""
+        return self._send(_application_changes_call(after, limit))
+
+    def post_message(
+        self,
+        application_id: str,
+        kind: str,
+        subject: str,
+        body: str,
+        *,
+        attachments: Iterable[str] = (),
+        deadline: date | str | None = None,
+        in_reply_to: int | None = None,
+    ) -> JSONObject:
+        """Add a message to an application's thread: ``office_request`` (with a ``deadline``) or
+        ``office_notice`` by the office, ``applicant_response`` (``in_reply_to`` a request:
+        closes its deadline) or ``applicant_note`` by the owner → the message."""
+        call = _post_message_call(
+            application_id, kind, subject, body, attachments, deadline, in_reply_to
+        )
+        return self._send(call)
+
+    def list_messages(self, application_id: str, after: int = 0, limit: int = 100) -> JSONObject:
+        """A page of the thread, oldest first: ``{"messages", "next_after"}``."""
+        return self._send(_list_messages_call(application_id, after, limit))
+
+    def list_notifications(self, application_id: str) -> JSONObject:
+        """The callbacks queued for an application and their delivery: ``{"notifications"}``."""
+        return self._send(_list_notifications_call(application_id))
+
+    def upload_attachment(self, data: bytes, media_type: str) -> JSONObject:
+        """Upload a design view or mark image → ``{"sha256", "size", "media_type"}``."""
+        return self._send(_upload_attachment_call(data, media_type))
+
+    def get_attachment(self, sha256: str) -> bytes:
+        """The bytes of an uploaded attachment."""
+        return self._send(_get_attachment_call(sha256))
+
+    def assess_application(self, application_id: str) -> JSONObject:
+        """Queue a preliminary novelty assessment (or get the one queued or running): the job
+        ``{"id", "status", …}``; poll :meth:`get_assessment` for its report."""
+        return self._send(_assess_application_call(application_id))
+
+    def get_assessment(self, application_id: str) -> JSONObject:
+        """The application's newest assessment; ``report`` is set once ``status`` is ``done``."""
+        return self._send(_get_assessment_call(application_id))
+
+    def get_assessment_html(self, application_id: str) -> str:
+        """The newest assessment as a printable HTML page."""
+        return self._send(_get_assessment_html_call(application_id))
+
+    def fees(
+        self,
+        kind: str,
+        events: Iterable[str] = ("filing",),
+        *,
+        claims: int | None = None,
+        classes: int | None = None,
+        designs: int | None = None,
+        year: int | None = None,
+        applicant_type: str | None = None,
+        on: date | str | None = None,
+    ) -> JSONObject:
+        """An itemised fee quote (``total``, ``lines``; amounts are decimal strings) for
+        ``events`` (``filing``, ``search``, ``examination``, ``grant``, ``annuity`` with
+        ``year``, ``renewal``) from the schedule in force ``on`` (default: today)."""
+        return self._send(
+            _fees_call(kind, events, claims, classes, designs, year, applicant_type, on)
+        )
+
+    def attorneys(
+        self,
+        q: str | None = None,
+        *,
+        region: str | None = None,
+        specialization: str | None = None,
+        language: str | None = None,
+        status: str | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> JSONObject:
+        """A page of the patent-attorney register: ``{"attorneys", "total", "demo", "notice"}``;
+        ``status`` defaults to ``active`` on the server (``any`` for all)."""
+        call = _attorneys_call(q, region, specialization, language, status, offset, limit)
+        return self._send(call)
+
+    def get_attorney(self, registration_number: str) -> JSONObject:
+        """One attorney of the register."""
+        return self._send(_get_attorney_call(registration_number))
+
     def reindex(
-        self, collection: str, *, model: str | None = None, index: str | JSONObject | None = None
+        self,
+        collection: str,
+        *,
+        model: str | None = None,
+        index: str | JSONObject | None = None,
+        ray: str | bool | None = None,
     ) -> JSONObject:
         """Start re-indexing a collection into a new version (new ``model`` and/or ``index``,
-        the rest kept); the job, at once: follow it with :meth:`get_job` (admin key)."""
-        return self._send(_reindex_call(collection, model, index))
+        the rest kept); the job, at once: follow it with :meth:`get_job` (admin key).
+        ``ray``: encode on that Ray cluster (``True``: the server's own)."""
+        return self._send(_reindex_call(collection, model, index, ray))
 
     def rollback(self, collection: str) -> JSONObject:
         """Start returning a collection to its previous version; the job (admin key)."""
@@ -321,7 +466,7 @@ class Client:
     def _send(self, call: _Call[T]) -> T:
         try:
             response = self._http.request(
-                call.method, call.path, json=call.body, headers=call.headers
+                call.method, call.path, json=call.body, headers=call.headers, content=call.content
             )
         except httpx.RequestError as exc:
             raise _transport_error(exc) from exc
@@ -561,11 +706,145 @@ class AsyncClient:
         """Delete a result set (its owner or an admin key only)."""
         await self._send(_delete_result_set_call(set_id))
 
+    async def file_application(
+        self,
+        kind: str,
+        title: str,
+        applicant: JSONObject,
+        content: JSONObject,
+        fields: JSONObject | None = None,
+        idempotency_key: str | None = None,
+        *,
+        representative: JSONObject | None = None,
+    ) -> JSONObject:
+        """File an application (see :meth:`Client.file_application`)."""
+        call = _file_application_call(
+            kind, title, applicant, content, fields, representative, idempotency_key
+        )
+        return await self._send(call)
+
+    async def get_application(self, application_id: str) -> JSONObject:
+        """An application with its status, history, fees and deadlines."""
+        return await self._send(_get_application_call(application_id))
+
+    async def list_applications(
+        self,
+        *,
+        status: str | None = None,
+        applicant: str | None = None,
+        kind: str | None = None,
+        since: date | datetime | str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> JSONObject:
+        """A page of applications (see :meth:`Client.list_applications`)."""
+        return await self._send(
+            _list_applications_call(status, applicant, kind, since, offset, limit)
+        )
+
+    async def transition_application(
+        self, application_id: str, to: str, reason: str | None = None
+    ) -> JSONObject:
+        """Move an application to status ``to``."""
+        return await self._send(_transition_application_call(application_id, to, reason))
+
+    async def application_changes(self, after: int = 0, limit: int = 100) -> JSONObject:
+        """Events after seq ``after`` (see :meth:`Client.application_changes`)."""
+        return await self._send(_application_changes_call(after, limit))
+
+    async def post_message(
+        self,
+        application_id: str,
+        kind: str,
+        subject: str,
+        body: str,
+        *,
+        attachments: Iterable[str] = (),
+        deadline: date | str | None = None,
+        in_reply_to: int | None = None,
+    ) -> JSONObject:
+        """Add a message to an application's thread (see :meth:`Client.post_message`)."""
+        call = _post_message_call(
+            application_id, kind, subject, body, attachments, deadline, in_reply_to
+        )
+        return await self._send(call)
+
+    async def list_messages(
+        self, application_id: str, after: int = 0, limit: int = 100
+    ) -> JSONObject:
+        """A page of the thread, oldest first (see :meth:`Client.list_messages`)."""
+        return await self._send(_list_messages_call(application_id, after, limit))
+
+    async def list_notifications(self, application_id: str) -> JSONObject:
+        """The callbacks queued for an application (see :meth:`Client.list_notifications`)."""
+        return await self._send(_list_notifications_call(application_id))
+
+    async def upload_attachment(self, data: bytes, media_type: str) -> JSONObject:
+        """Upload a design view or mark image → ``{"sha256", "size", "media_type"}``."""
+        return await self._send(_upload_attachment_call(data, media_type))
+
+    async def get_attachment(self, sha256: str) -> bytes:
+        """The bytes of an uploaded attachment."""
+        return await self._send(_get_attachment_call(sha256))
+
+    async def assess_application(self, application_id: str) -> JSONObject:
+        """Queue a preliminary novelty assessment (see :meth:`Client.assess_application`)."""
+        return await self._send(_assess_application_call(application_id))
+
+    async def get_assessment(self, application_id: str) -> JSONObject:
+        """The application's newest assessment (see :meth:`Client.get_assessment`)."""
+        return await self._send(_get_assessment_call(application_id))
+
+    async def get_assessment_html(self, application_id: str) -> str:
+        """The newest assessment as a printable HTML page."""
+        return await self._send(_get_assessment_html_call(application_id))
+
+    async def fees(
+        self,
+        kind: str,
+        events: Iterable[str] = ("filing",),
+        *,
+        claims: int | None = None,
+        classes: int | None = None,
+        designs: int | None = None,
+        year: int | None = None,
+        applicant_type: str | None = None,
+        on: date | str | None = None,
+    ) -> JSONObject:
+        """An itemised fee quote (see :meth:`Client.fees`)."""
+        return await self._send(
+            _fees_call(kind, events, claims, classes, designs, year, applicant_type, on)
+        )
+
+    async def attorneys(
+        self,
+        q: str | None = None,
+        *,
+        region: str | None = None,
+        specialization: str | None = None,
+        language: str | None = None,
+        status: str | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> JSONObject:
+        """A page of the patent-attorney register (see :meth:`Client.attorneys`)."""
+        call = _attorneys_call(q, region, specialization, language, status, offset, limit)
+        return await self._send(call)
+
+    async def get_attorney(self, registration_number: str) -> JSONObject:
+        """One attorney of the register."""
+        return await self._send(_get_attorney_call(registration_number))
+
     async def reindex(
-        self, collection: str, *, model: str | None = None, index: str | JSONObject | None = None
+        self,
+        collection: str,
+        *,
+        model: str | None = None,
+        index: str | JSONObject | None = None,
+        ray: str | bool | None = None,
     ) -> JSONObject:
         """Start re-indexing a collection (see :meth:`Client.reindex`); the job."""
-        return await self._send(_reindex_call(collection, model, index))
+        return await self._send(_reindex_call(collection, model, index, ray))
 
     async def rollback(self, collection: str) -> JSONObject:
         """Start returning a collection to its previous version; the job."""
@@ -582,7 +861,7 @@ class AsyncClient:
     async def _send(self, call: _Call[T]) -> T:
         try:
             response = await self._http.request(
-                call.method, call.path, json=call.body, headers=call.headers
+                call.method, call.path, json=call.body, headers=call.headers, content=call.content
             )
         except httpx.RequestError as exc:
             raise _transport_error(exc) from exc
@@ -601,6 +880,8 @@ class _Call(Generic[T]):
     body: JSONObject | None
     read: Callable[[httpx.Response], T]
     headers: dict[str, str] | None = None
+    content: bytes | None = None
+    """A raw body, sent instead of ``body`` (an attachment upload)."""
 
     def finish(self, response: httpx.Response) -> T:
         """Raise the matching ``IpsimError`` for a failed answer, else read it."""
@@ -802,14 +1083,176 @@ def _delete_result_set_call(set_id: str) -> _Call[None]:
     return _Call("DELETE", _result_set_path(set_id), None, _read_nothing)
 
 
+def _file_application_call(
+    kind: str,
+    title: str,
+    applicant: JSONObject,
+    content: JSONObject,
+    fields: JSONObject | None,
+    representative: JSONObject | None,
+    idempotency_key: str | None,
+) -> _Call[JSONObject]:
+    body: JSONObject = {"kind": kind, "title": title, "applicant": applicant, "content": content}
+    if fields is not None:
+        body["fields"] = fields
+    if representative is not None:
+        body["representative"] = representative
+    headers = None if idempotency_key is None else {"Idempotency-Key": idempotency_key}
+    return _Call("POST", APPLICATIONS_PATH, body, _read_object, headers)
+
+
+def _get_application_call(application_id: str) -> _Call[JSONObject]:
+    return _Call("GET", _application_path(application_id), None, _read_object)
+
+
+def _list_applications_call(
+    status: str | None,
+    applicant: str | None,
+    kind: str | None,
+    since: date | datetime | str | None,
+    offset: int,
+    limit: int,
+) -> _Call[JSONObject]:
+    params: dict[str, str | int] = {"offset": offset, "limit": limit}
+    chosen = {"status": status, "applicant": applicant, "kind": kind}
+    params.update({key: value for key, value in chosen.items() if value is not None})
+    if since is not None:
+        params["since"] = since if isinstance(since, str) else since.isoformat()
+    return _Call("GET", f"{APPLICATIONS_PATH}?{urlencode(params)}", None, _read_object)
+
+
+def _transition_application_call(
+    application_id: str, to: str, reason: str | None
+) -> _Call[JSONObject]:
+    body: JSONObject = {"to": to} if reason is None else {"to": to, "reason": reason}
+    path = f"{_application_path(application_id)}/transitions"
+    return _Call("POST", path, body, _read_object)
+
+
+def _application_changes_call(after: int, limit: int) -> _Call[JSONObject]:
+    query = urlencode({"after": after, "limit": limit})
+    return _Call("GET", f"{APPLICATIONS_PATH}/changes?{query}", None, _read_object)
+
+
+def _upload_attachment_call(data: bytes, media_type: str) -> _Call[JSONObject]:
+    headers = {"Content-Type": media_type}
+    return _Call("POST", "/v1/attachments", None, _read_object, headers, content=data)
+
+
+def _get_attachment_call(sha256: str) -> _Call[bytes]:
+    path = f"/v1/attachments/{quote(sha256, safe='')}"
+    return _Call("GET", path, None, _read_content, {"Accept": "*/*"})
+
+
+def _application_path(application_id: str) -> str:
+    return f"{APPLICATIONS_PATH}/{quote(application_id, safe='')}"
+
+
+def _post_message_call(
+    application_id: str,
+    kind: str,
+    subject: str,
+    body: str,
+    attachments: Iterable[str],
+    deadline: date | str | None,
+    in_reply_to: int | None,
+) -> _Call[JSONObject]:
+    message: JSONObject = {"kind": kind, "subject": subject, "body": body}
+    if digests := list(attachments):
+        message["attachments"] = digests
+    if deadline is not None:
+        message["deadline"] = deadline if isinstance(deadline, str) else deadline.isoformat()
+    if in_reply_to is not None:
+        message["in_reply_to"] = in_reply_to
+    return _Call("POST", f"{_application_path(application_id)}/messages", message, _read_object)
+
+
+def _list_messages_call(application_id: str, after: int, limit: int) -> _Call[JSONObject]:
+    query = urlencode({"after": after, "limit": limit})
+    return _Call("GET", f"{_application_path(application_id)}/messages?{query}", None, _read_object)
+
+
+def _list_notifications_call(application_id: str) -> _Call[JSONObject]:
+    path = f"{_application_path(application_id)}/notifications"
+    return _Call("GET", path, None, _read_object)
+
+
+def _read_content(response: httpx.Response) -> bytes:
+    return response.content
+
+
+def _assess_application_call(application_id: str) -> _Call[JSONObject]:
+    return _Call("POST", _assessment_path(application_id), None, _read_object)
+
+
+def _get_assessment_call(application_id: str) -> _Call[JSONObject]:
+    return _Call("GET", _assessment_path(application_id), None, _read_object)
+
+
+def _get_assessment_html_call(application_id: str) -> _Call[str]:
+    path = f"{_assessment_path(application_id)}?format=html"
+    return _Call("GET", path, None, _read_html, {"Accept": f"{HTML_TYPE}, application/json"})
+
+
+def _fees_call(
+    kind: str,
+    events: Iterable[str],
+    claims: int | None,
+    classes: int | None,
+    designs: int | None,
+    year: int | None,
+    applicant_type: str | None,
+    on: date | str | None,
+) -> _Call[JSONObject]:
+    params: dict[str, str | int] = {"kind": kind, "events": ",".join(events)}
+    optional = {
+        "claims": claims,
+        "classes": classes,
+        "designs": designs,
+        "year": year,
+        "applicant_type": applicant_type,
+        "on": on.isoformat() if isinstance(on, date) else on,
+    }
+    params.update({key: value for key, value in optional.items() if value is not None})
+    return _Call("GET", f"/v1/fees?{urlencode(params)}", None, _read_object)
+
+
+def _attorneys_call(
+    q: str | None,
+    region: str | None,
+    specialization: str | None,
+    language: str | None,
+    status: str | None,
+    offset: int,
+    limit: int,
+) -> _Call[JSONObject]:
+    params: dict[str, str | int] = {"offset": offset, "limit": limit}
+    optional = {
+        "q": q,
+        "region": region,
+        "specialization": specialization,
+        "language": language,
+        "status": status,
+    }
+    params.update({key: value for key, value in optional.items() if value is not None})
+    return _Call("GET", f"/v1/attorneys?{urlencode(params)}", None, _read_object)
+
+
+def _get_attorney_call(registration_number: str) -> _Call[JSONObject]:
+    path = f"/v1/attorneys/{quote(registration_number, safe='')}"
+    return _Call("GET", path, None, _read_object)
+
+
 def _reindex_call(
-    collection: str, model: str | None, index: str | JSONObject | None
+    collection: str, model: str | None, index: str | JSONObject | None, ray: str | bool | None
 ) -> _Call[JSONObject]:
     body: JSONObject = {}
     if model is not None:
         body["model"] = model
     if index is not None:
         body["index"] = {"type": index} if isinstance(index, str) else index
+    if ray is not None:
+        body["ray"] = ray
     return _Call("POST", f"{_collection_path(collection)}/reindex", body, _read_job)
 
 
@@ -856,6 +1299,10 @@ def _result_set_path(set_id: str) -> str:
     return f"/v1/result-sets/{quote(set_id, safe='')}"
 
 
+def _assessment_path(application_id: str) -> str:
+    return f"/v1/applications/{quote(application_id, safe='')}/assessment"
+
+
 def _read_json(response: httpx.Response) -> Any:
     try:
         return response.json()
@@ -886,6 +1333,11 @@ def _read_upserted(response: httpx.Response) -> int:
 
 def _read_svg(response: httpx.Response) -> str:
     _check_media_type(response, SVG_TYPE)
+    return response.text
+
+
+def _read_html(response: httpx.Response) -> str:
+    _check_media_type(response, HTML_TYPE)
     return response.text
 
 

@@ -207,14 +207,15 @@ def _too_many_bytes(size: int, limit: int) -> str:
 
 def _format_hint(raw: bytes, fmt: str) -> str:
     """A note for data that looks like another format than the one it was sent as."""
-    looks = _sniff(raw)
+    looks = sniff_format(raw)
     if looks is None or looks == fmt:
         return ""
     article = "an" if looks in ("obj", "off") else "a"
     return f" (the data looks like {article} {looks.upper()} file, but format is {fmt!r})"
 
 
-def _sniff(raw: bytes) -> str | None:
+def sniff_format(raw: bytes) -> str | None:
+    """The mesh format the bytes look like (``ply``, ``off``, ``obj``, ``stl``…), or None."""
     head = raw[:_SNIFF_BYTES].lstrip()
     first = head[:16].split(None, 1)[0].decode("latin-1") if head else ""
     if first.lower() == "ply":
@@ -760,4 +761,5 @@ __all__ = [
     "declared_faces",
     "decode_mesh",
     "parse_mesh",
+    "sniff_format",
 ]

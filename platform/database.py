@@ -17,6 +17,7 @@ locks at the same time. :func:`writer` gives the engine whose transactions do th
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,17 @@ from sqlalchemy.exc import ArgumentError
 DATABASE_FILE = "platform.db"
 BUSY_TIMEOUT_MS = 10_000
 _IMMEDIATE = "ipsim_immediate"
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC datetime from one the database handed back: SQLite's come back naive,
+    and every time this layer stores is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    """``2025-01-31T12:00:00.000Z``: how the platform's answers write a stored time."""
+    return as_utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def database_url(configured: str | None, data: Path) -> str:
@@ -78,4 +90,4 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-__all__ = ["DATABASE_FILE", "database_url", "open_database", "writer"]
+__all__ = ["DATABASE_FILE", "as_utc", "database_url", "iso_utc", "open_database", "writer"]

@@ -57,7 +57,7 @@ from sqlalchemy import (
 
 from ipsim.engine.errors import InvalidInput, NotFound
 from ipsim.engine.validation import check_collection_name, check_document_id
-from ipsim.platform.database import writer
+from ipsim.platform.database import iso_utc, writer
 
 MAX_TAG_CHARS = 64
 MAX_TAGS = 50
@@ -603,7 +603,7 @@ def _load(db: Connection, set_pk: int) -> ResultSet:
         .where(comments_table.c.set_pk == set_pk)
         .order_by(comments_table.c.pk)
     ).mappings():
-        comment = Comment(note["pk"], note["author"], note["text"], _iso(note["created"]))
+        comment = Comment(note["pk"], note["author"], note["text"], iso_utc(note["created"]))
         comments.setdefault(note["hit_pk"], []).append(comment)
     hits = [
         SavedHit(
@@ -626,8 +626,8 @@ def _load(db: Connection, set_pk: int) -> ResultSet:
         hits=hits,
         tags=tags.get(None, []),
         comments=comments.get(None, []),
-        created=_iso(row["created"]),
-        updated=_iso(row["updated"]),
+        created=iso_utc(row["created"]),
+        updated=iso_utc(row["updated"]),
     )
 
 
@@ -656,8 +656,8 @@ def _summaries(db: Connection, rows: Sequence[Any]) -> list[ResultSetSummary]:
             owner=row.owner,
             tags=tags.get(row.pk, []),
             hit_count=counts.get(row.pk, 0),
-            created=_iso(row.created),
-            updated=_iso(row.updated),
+            created=iso_utc(row.created),
+            updated=iso_utc(row.updated),
         )
         for row in rows
     ]
@@ -665,13 +665,6 @@ def _summaries(db: Connection, rows: Sequence[Any]) -> list[ResultSetSummary]:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    # SQLite hands back naive datetimes: every stored time is UTC.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 __all__ = [

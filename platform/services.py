@@ -15,6 +15,14 @@ from sqlalchemy import Engine
 
 from ipsim.platform import migrate
 from ipsim.platform.database import open_database
+from ipsim.platform.filing.applications import ApplicationStore
+from ipsim.platform.filing.assessment import AssessmentService
+from ipsim.platform.filing.attachments import AttachmentStore
+from ipsim.platform.filing.attorneys import AttorneyRegister
+from ipsim.platform.filing.correspondence import CorrespondenceStore
+from ipsim.platform.filing.facade import SearchEngine
+from ipsim.platform.filing.fees import FeeSchedule
+from ipsim.platform.filing.notifications import Notifier, NotifierOptions, load_secret
 from ipsim.platform.result_sets import ResultSetStore
 
 
@@ -26,23 +34,63 @@ class Platform:
     data: Path
     """The server's data directory (attachments and other files live under it)."""
     result_sets: ResultSetStore
+    attachments: AttachmentStore
+    applications: ApplicationStore
+    fees: FeeSchedule
+    """The versioned fee schedule (the packaged file), shared with the application store."""
+    attorneys: AttorneyRegister
+    assessments: AssessmentService
+    """Preliminary novelty assessments; its worker runs once an engine is attached."""
+    correspondence: CorrespondenceStore
+    notifier: Notifier
+    """Pushes application events to applicants' callback URLs (started by :meth:`start`)."""
 
     @classmethod
-    def open(cls, url: str, data: Path) -> Platform:
-        """Connect to ``url`` and migrate it to the newest revision."""
+    def open(
+        cls, url: str, data: Path, *, notifications: NotifierOptions | None = None
+    ) -> Platform:
+        """Connect to ``url`` and migrate it to the newest revision.
+
+        ``notifications``: how callbacks are signed and sent (default: the key kept in
+        ``DATA/callback-secret``, private addresses refused).
+        """
         database = open_database(url)
         try:
             migrate.upgrade(database)
         except BaseException:
             database.dispose()
             raise
-        return cls(database=database, data=data, result_sets=ResultSetStore(database))
+        attachments = AttachmentStore(database, data)
+        fees = FeeSchedule.load()
+        applications = ApplicationStore(database, attachments, fees)
+        return cls(
+            database=database,
+            data=data,
+            result_sets=ResultSetStore(database),
+            attachments=attachments,
+            applications=applications,
+            fees=fees,
+            attorneys=AttorneyRegister(database),
+            assessments=AssessmentService(database, applications, attachments),
+            correspondence=CorrespondenceStore(database),
+            notifier=Notifier(
+                database, notifications or NotifierOptions(secret=load_secret(None, data))
+            ),
+        )
+
+    def attach_engine(self, engine: SearchEngine) -> None:
+        """The search engine, through its facade: the only way the platform reaches it."""
+        self.assessments.attach(engine)
 
     async def start(self) -> None:
         """Start the background work (after the engine is serving)."""
+        await self.assessments.start()
+        await self.notifier.start()
 
     async def close(self) -> None:
         """Stop the background work and close the pooled connections."""
+        await self.assessments.close()
+        await self.notifier.close()
         self.database.dispose()
 
 

@@ -13,8 +13,12 @@ from ipsim.server import errors, kserve
 from ipsim.server.auth import ApiKeys
 from ipsim.server.middleware import BodyLimit, JsonByDefault, RouteMetrics
 from ipsim.server.remote_sources import build_federation
+from ipsim.server.routes import applications as application_routes
+from ipsim.server.routes import assessment as assessment_routes
 from ipsim.server.routes import collections, documents, federated, graph, health, search, watches
+from ipsim.server.routes import correspondence as correspondence_routes
 from ipsim.server.routes import facets as facet_routes
+from ipsim.server.routes import fees as fee_routes
 from ipsim.server.routes import jobs as job_routes
 from ipsim.server.routes import result_sets as result_set_routes
 
@@ -51,6 +55,10 @@ def create_app(
         federated,
         watches,
         result_set_routes,
+        application_routes,
+        correspondence_routes,
+        assessment_routes,
+        fee_routes,
         job_routes,
         kserve,
     ):

@@ -19,6 +19,9 @@ from ipsim.config import Settings
 from ipsim.engine.engine import Engine, EngineOptions
 from ipsim.engine.errors import NotReady
 from ipsim.platform.database import database_url
+from ipsim.platform.filing.demo_attorneys import seed_demo_register
+from ipsim.platform.filing.facade import EngineFacade
+from ipsim.platform.filing.notifications import notifier_options
 from ipsim.platform.services import Platform
 from ipsim.server.app import create_app
 from ipsim.server.auth import ApiKeys
@@ -84,7 +87,11 @@ async def serve(settings: Settings) -> int:
         log.warning("auth is off (no IPSIM_API_KEYS); listening on loopback only")
 
     try:
-        platform = Platform.open(database_url(settings.database_url, settings.data), settings.data)
+        platform = Platform.open(
+            database_url(settings.database_url, settings.data),
+            settings.data,
+            notifications=notifier_options(settings),
+        )
     except SQLAlchemyError as exc:
         print(f"ipsim: cannot open the platform database: {exc}", file=sys.stderr)
         return 1
@@ -95,9 +102,14 @@ async def serve(settings: Settings) -> int:
     except NotReady as exc:  # a Ray cluster that cannot be reached, say
         print(f"ipsim: {exc.message}", file=sys.stderr)
         await engine.close()
+        await platform.close()
         return 1
     if settings.demo:
         await build_demo(engine)
+        seed_demo_register(platform.attorneys)  # idempotent: upserts the same demo numbers
+
+    platform.attach_engine(EngineFacade(engine))
+    await platform.start()
 
     federation = build_federation(engine, settings)
     grpc_server, grpc_service = create_server(
@@ -110,6 +122,7 @@ async def serve(settings: Settings) -> int:
     if bound_grpc == 0:
         print(f"ipsim: cannot listen for gRPC on {grpc_host}:{grpc_port}", file=sys.stderr)
         await engine.close()
+        await platform.close()
         return 1
     await grpc_server.start()
 
@@ -130,6 +143,7 @@ async def serve(settings: Settings) -> int:
             print(f"ipsim: cannot listen for HTTP on {http_host}:{http_port}", file=sys.stderr)
             await grpc_server.stop(None)
             await engine.close()
+            await platform.close()
             return 1
         await asyncio.sleep(0.01)
     bound_http = http_server.servers[0].sockets[0].getsockname()[1]

@@ -32,7 +32,8 @@ def _recall(got: np.ndarray, want: np.ndarray) -> float:
 def _pair(n: int) -> tuple[CagraIndex, FlatIndex, Floats]:
     vectors = _unit(n, 1)
     labels = np.arange(10, 10 + n, dtype=np.int64)  # labels are not rows
-    index = make_index("cagra", DIM, "ip", {"graph_degree": 32, "intermediate_graph_degree": 64})
+    params = {"graph_degree": 32, "intermediate_graph_degree": 64, "itopk_size": 256}
+    index = make_index("cagra", DIM, "ip", params)
     exact = FlatIndex(DIM, "ip")
     for i in (index, exact):
         i.add(labels, vectors)

@@ -1,0 +1,96 @@
+"""The platform's only door to the search engine: what the filing services need of it.
+
+The platform layer never imports :mod:`ipsim.engine.engine`; it talks to a
+:class:`SearchEngine`, a Protocol with two questions: which collections exist (with their
+modality) and what one collection answers to one query. :class:`EngineFacade` answers
+them with the server's in-process :class:`~ipsim.engine.engine.Engine` (the object handed
+in by ``ipsim serve``, so the engine module is imported by the server, not here); a test
+or a remote deployment can answer them with anything else of the same shape.
+
+The hits are copied into plain frozen dataclasses so nothing of the engine's internal types
+(chunks, match details, previews) leaks into stored reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ipsim.engine.types import SearchRequest
+
+if TYPE_CHECKING:
+    from ipsim.engine.engine import Engine
+
+
+@dataclass(frozen=True)
+class CollectionRef:
+    """A collection the engine serves: its name, modality (``text``, ``mesh``…) and size."""
+
+    name: str
+    modality: str
+    count: int
+
+
+@dataclass(frozen=True)
+class PriorArtHit:
+    """One document a collection returned: higher ``score`` is more similar."""
+
+    collection: str
+    id: str
+    score: float
+    fields: dict[str, Any]
+
+
+class SearchEngine(Protocol):
+    """What the platform asks of the engine."""
+
+    async def collections(self) -> list[CollectionRef]:
+        """Every collection served now."""
+        ...
+
+    async def search(
+        self,
+        collection: str,
+        query: Mapping[str, Any],
+        *,
+        k: int,
+        filter: Mapping[str, Any] | None = None,
+        mode: str | None = None,
+    ) -> list[PriorArtHit]:
+        """The ``k`` best documents of ``collection`` for ``query``, best first.
+
+        Raises the engine's errors (``NotFound``, ``InvalidInput``…) as they are.
+        """
+        ...
+
+
+class EngineFacade:
+    """:class:`SearchEngine` over the in-process engine of ``ipsim serve``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def collections(self) -> list[CollectionRef]:
+        return [
+            CollectionRef(info.name, info.modality, info.count)
+            for info in self._engine.list_collections()
+        ]
+
+    async def search(
+        self,
+        collection: str,
+        query: Mapping[str, Any],
+        *,
+        k: int,
+        filter: Mapping[str, Any] | None = None,
+        mode: str | None = None,
+    ) -> list[PriorArtHit]:
+        request = SearchRequest(
+            query=dict(query), k=k, filter=dict(filter) if filter else None, mode=mode
+        )
+        result = await self._engine.search(collection, request)
+        return [PriorArtHit(collection, hit.id, hit.score, dict(hit.fields)) for hit in result.hits]
+
+
+__all__ = ["CollectionRef", "EngineFacade", "PriorArtHit", "SearchEngine"]
