@@ -261,10 +261,12 @@ def test_of_two_concurrent_transitions_from_one_status_exactly_one_wins(stores: 
 
 
 def test_fees_of_later_events_use_the_schedule_in_force_on_their_day(stores: Stores) -> None:
-    stores.clock.now = datetime(2026, 6, 30, 23, 0, tzinfo=UTC)  # 2025.1 still in force
+    # The office's calendar is Moscow's: 20:00 UTC on 30 June is still 30 June there, 21:00
+    # UTC is already 1 July, when 2026.2 comes into force.
+    stores.clock.now = datetime(2026, 6, 30, 20, 0, tzinfo=UTC)  # 2025.1 still in force
     application_id = file(stores, "trademark")
     stores.applications.transition(application_id, "formal_examination", "office")
-    stores.clock.now = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)  # 2026.2 from this day
+    stores.clock.now = datetime(2026, 6, 30, 21, 0, tzinfo=UTC)  # 2026.2 from this day
     stores.applications.transition(application_id, "substantive_examination", "office")
     fees = stores.applications.fees(application_id)
     # 2025.1 trademark filing: 3850.00 + 1 class over one × 1100.00 = 4950.00
