@@ -33,13 +33,14 @@ typecheck: $(STAMP)
 		-m ipsim -m ipsim.config -m ipsim.cli -m ipsim.bitwords
 
 test: $(STAMP) lint typecheck
+	@sh tools/system_deps.sh test
 	$(PY) -m pytest
 
 proto: $(STAMP)
 	$(PY) -m tools.gen_proto
 
 # Each benchmark in its quick form (a minute or so each); `make bench-full` records numbers.
-BENCHES := batching http_overhead ann quality tanimoto substructure trademark_words figurative mesh mesh_cuda sequence hybrid facets federation gpu faiss_gpu reindex ray encode
+BENCHES := batching http_overhead ann quality tanimoto substructure trademark_words figurative mesh mesh_cuda sequence hybrid facets federation gpu faiss_gpu reindex ray encode anomalies
 bench: $(STAMP)
 	for b in $(BENCHES); do $(PY) -m benchmarks.bench_$$b --quick || exit 1; done
 

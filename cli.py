@@ -64,6 +64,7 @@ BENCHMARKS = (
     "encode",
     "reindex",
     "ray",
+    "anomalies",
 )
 
 

@@ -438,6 +438,65 @@ class Client:
         """One attorney of the register."""
         return self._send(_get_attorney_call(registration_number))
 
+    def import_bi_records(self, data: bytes, format: str = "csv") -> JSONObject:
+        """Import bibliographic records for BI from a ``csv`` or ``jsonl`` file's bytes,
+        upserted by id → ``{"imported": n}`` (admin key)."""
+        return self._send(_import_bi_records_call(data, format))
+
+    def bi_technology_fields(
+        self,
+        countries: Iterable[str] = (),
+        year_from: int | None = None,
+        year_to: int | None = None,
+        kind: str | None = None,
+    ) -> JSONObject:
+        """Counts and shares of the 35 WIPO fields per country (fractional counting)."""
+        params = _bi_params(countries, (), kind, year_from, year_to)
+        return self._send(_bi_call("technology-fields", params))
+
+    def bi_trends(
+        self,
+        by: str = "field",
+        period: str = "year",
+        *,
+        fields: Iterable[int] = (),
+        countries: Iterable[str] = (),
+        kind: str | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+    ) -> JSONObject:
+        """Series per field or country with growth rates and a fitted trend."""
+        params = _bi_params(countries, fields, kind, year_from, year_to)
+        return self._send(_bi_call("trends", {"by": by, "period": period, **params}))
+
+    def bi_anomalies(
+        self,
+        by: str = "field",
+        period: str = "quarter",
+        *,
+        fields: Iterable[int] = (),
+        countries: Iterable[str] = (),
+        kind: str | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+        threshold: float | None = None,
+    ) -> JSONObject:
+        """Points that break their series' trend or season, with robust z-scores."""
+        params = _bi_params(countries, fields, kind, year_from, year_to)
+        params.update(by=by, period=period)
+        if threshold is not None:
+            params["threshold"] = str(threshold)
+        return self._send(_bi_call("anomalies", params))
+
+    def bi_indicators(self) -> JSONObject:
+        """The live counters of the office's activity."""
+        return self._send(_bi_call("indicators", {}))
+
+    def bi_query(self, report: JSONObject) -> JSONObject | str:
+        """A flexible report (dimensions, measures, filters…): ``{"columns", "rows"}``, or
+        the CSV text when ``report["format"] == "csv"``."""
+        return self._send(_bi_query_call(report))
+
     def reindex(
         self,
         collection: str,
@@ -834,6 +893,65 @@ class AsyncClient:
     async def get_attorney(self, registration_number: str) -> JSONObject:
         """One attorney of the register."""
         return await self._send(_get_attorney_call(registration_number))
+
+    async def import_bi_records(self, data: bytes, format: str = "csv") -> JSONObject:
+        """Import bibliographic records for BI from a ``csv`` or ``jsonl`` file's bytes,
+        upserted by id → ``{"imported": n}`` (admin key)."""
+        return await self._send(_import_bi_records_call(data, format))
+
+    async def bi_technology_fields(
+        self,
+        countries: Iterable[str] = (),
+        year_from: int | None = None,
+        year_to: int | None = None,
+        kind: str | None = None,
+    ) -> JSONObject:
+        """Counts and shares of the 35 WIPO fields per country (fractional counting)."""
+        params = _bi_params(countries, (), kind, year_from, year_to)
+        return await self._send(_bi_call("technology-fields", params))
+
+    async def bi_trends(
+        self,
+        by: str = "field",
+        period: str = "year",
+        *,
+        fields: Iterable[int] = (),
+        countries: Iterable[str] = (),
+        kind: str | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+    ) -> JSONObject:
+        """Series per field or country with growth rates and a fitted trend."""
+        params = _bi_params(countries, fields, kind, year_from, year_to)
+        return await self._send(_bi_call("trends", {"by": by, "period": period, **params}))
+
+    async def bi_anomalies(
+        self,
+        by: str = "field",
+        period: str = "quarter",
+        *,
+        fields: Iterable[int] = (),
+        countries: Iterable[str] = (),
+        kind: str | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+        threshold: float | None = None,
+    ) -> JSONObject:
+        """Points that break their series' trend or season, with robust z-scores."""
+        params = _bi_params(countries, fields, kind, year_from, year_to)
+        params.update(by=by, period=period)
+        if threshold is not None:
+            params["threshold"] = str(threshold)
+        return await self._send(_bi_call("anomalies", params))
+
+    async def bi_indicators(self) -> JSONObject:
+        """The live counters of the office's activity."""
+        return await self._send(_bi_call("indicators", {}))
+
+    async def bi_query(self, report: JSONObject) -> JSONObject | str:
+        """A flexible report (dimensions, measures, filters…): ``{"columns", "rows"}``, or
+        the CSV text when ``report["format"] == "csv"``."""
+        return await self._send(_bi_query_call(report))
 
     async def reindex(
         self,
@@ -1241,6 +1359,48 @@ def _attorneys_call(
 def _get_attorney_call(registration_number: str) -> _Call[JSONObject]:
     path = f"/v1/attorneys/{quote(registration_number, safe='')}"
     return _Call("GET", path, None, _read_object)
+
+
+_BI_MEDIA_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+
+
+def _import_bi_records_call(data: bytes, format: str) -> _Call[JSONObject]:
+    headers = {"Content-Type": _BI_MEDIA_TYPES.get(format, "application/octet-stream")}
+    path = f"/v1/bi/records?{urlencode({'format': format})}"
+    return _Call("POST", path, None, _read_object, headers, content=data)
+
+
+def _bi_params(
+    countries: Iterable[str],
+    fields: Iterable[int],
+    kind: str | None,
+    year_from: int | None,
+    year_to: int | None,
+) -> dict[str, str]:
+    """The BI routes' common query parameters; lists comma-separated, None left out."""
+    chosen = {
+        "country": ",".join(countries),
+        "field": ",".join(str(f) for f in fields),
+        "kind": kind or "",
+        "from": "" if year_from is None else str(year_from),
+        "to": "" if year_to is None else str(year_to),
+    }
+    return {key: value for key, value in chosen.items() if value}
+
+
+def _bi_call(route: str, params: dict[str, str]) -> _Call[JSONObject]:
+    query = f"?{urlencode(params)}" if params else ""
+    return _Call("GET", f"/v1/bi/{route}{query}", None, _read_object)
+
+
+def _bi_query_call(report: JSONObject) -> _Call[JSONObject | str]:
+    return _Call("POST", "/v1/bi/query", report, _read_report)
+
+
+def _read_report(response: httpx.Response) -> JSONObject | str:
+    if response.headers.get("Content-Type", "").startswith("text/csv"):
+        return response.text
+    return _read_object(response)
 
 
 def _reindex_call(

@@ -14,6 +14,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from ipsim.platform import migrate
+from ipsim.platform.bi.analytics import BiService
+from ipsim.platform.bi.records import BiRecordStore
 from ipsim.platform.database import open_database
 from ipsim.platform.filing.applications import ApplicationStore
 from ipsim.platform.filing.assessment import AssessmentService
@@ -44,6 +46,10 @@ class Platform:
     correspondence: CorrespondenceStore
     notifier: Notifier
     """Pushes application events to applicants' callback URLs (started by :meth:`start`)."""
+    bi_records: BiRecordStore
+    """Bibliographic records (imported or synthetic) that the BI analytics count."""
+    bi: BiService
+    """The analytical store (DuckDB, in memory), reports and live indicators."""
 
     @classmethod
     def open(
@@ -76,6 +82,8 @@ class Platform:
             notifier=Notifier(
                 database, notifications or NotifierOptions(secret=load_secret(None, data))
             ),
+            bi_records=BiRecordStore(database),
+            bi=BiService(database),
         )
 
     def attach_engine(self, engine: SearchEngine) -> None:
@@ -86,11 +94,13 @@ class Platform:
         """Start the background work (after the engine is serving)."""
         await self.assessments.start()
         await self.notifier.start()
+        await self.bi.start()
 
     async def close(self) -> None:
         """Stop the background work and close the pooled connections."""
         await self.assessments.close()
         await self.notifier.close()
+        await self.bi.close()
         self.database.dispose()
 
 

@@ -15,6 +15,9 @@ from ipsim.server.middleware import BodyLimit, JsonByDefault, RouteMetrics
 from ipsim.server.remote_sources import build_federation
 from ipsim.server.routes import applications as application_routes
 from ipsim.server.routes import assessment as assessment_routes
+from ipsim.server.routes import bi as bi_routes
+from ipsim.server.routes import bi_pages as bi_page_routes
+from ipsim.server.routes import bi_records as bi_record_routes
 from ipsim.server.routes import collections, documents, federated, graph, health, search, watches
 from ipsim.server.routes import correspondence as correspondence_routes
 from ipsim.server.routes import facets as facet_routes
@@ -59,6 +62,9 @@ def create_app(
         correspondence_routes,
         assessment_routes,
         fee_routes,
+        bi_record_routes,
+        bi_routes,
+        bi_page_routes,
         job_routes,
         kserve,
     ):

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ipsim.config import Settings
 from ipsim.engine.engine import Engine, EngineOptions
 from ipsim.engine.errors import NotReady
+from ipsim.platform.bi.demo_data import seed_demo
 from ipsim.platform.database import database_url
 from ipsim.platform.filing.demo_attorneys import seed_demo_register
 from ipsim.platform.filing.facade import EngineFacade
@@ -107,6 +108,7 @@ async def serve(settings: Settings) -> int:
     if settings.demo:
         await build_demo(engine)
         seed_demo_register(platform.attorneys)  # idempotent: upserts the same demo numbers
+        await asyncio.to_thread(seed_demo, platform.bi_records)  # idempotent; synthetic BI data
 
     platform.attach_engine(EngineFacade(engine))
     await platform.start()
