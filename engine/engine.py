@@ -420,6 +420,11 @@ class Engine:
             groups=groups,
         )
 
+    def document_fields(self, name: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every document's id and fields in collection ``name`` (``NotFound``); blocking:
+        call it from a worker thread."""
+        return self._get(name).store.all_fields()
+
     def collection_version(self, name: str) -> int:
         """A number that grows with every change to the collection (``NotFound``)."""
         return self._get(name).store.version

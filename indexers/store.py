@@ -487,6 +487,16 @@ class CollectionStore:
                 payload=copy.deepcopy(doc.payload),
             )
 
+    def all_fields(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every live document's id and client fields (copies, taken now), without vectors."""
+        with self._rw.read():
+            self._check_usable()
+            return [
+                (doc_id, copy.deepcopy(self._docs[row].fields))
+                for doc_id in self._ids.ids()
+                if (row := self._ids.row(doc_id)) is not None
+            ]
+
     def ids(self) -> Iterator[str]:
         """Every live id (a copy taken now, in no particular order)."""
         with self._rw.read():

@@ -22,7 +22,7 @@ from ipsim.platform.filing.assessment import AssessmentService
 from ipsim.platform.filing.attachments import AttachmentStore
 from ipsim.platform.filing.attorneys import AttorneyRegister
 from ipsim.platform.filing.correspondence import CorrespondenceStore
-from ipsim.platform.filing.facade import SearchEngine
+from ipsim.platform.filing.facade import PlatformEngine
 from ipsim.platform.filing.fees import FeeSchedule
 from ipsim.platform.filing.notifications import Notifier, NotifierOptions, load_secret
 from ipsim.platform.result_sets import ResultSetStore
@@ -86,9 +86,10 @@ class Platform:
             bi=BiService(database),
         )
 
-    def attach_engine(self, engine: SearchEngine) -> None:
+    def attach_engine(self, engine: PlatformEngine) -> None:
         """The search engine, through its facade: the only way the platform reaches it."""
         self.assessments.attach(engine)
+        self.bi.store.attach_collections(engine)
 
     async def start(self) -> None:
         """Start the background work (after the engine is serving)."""

@@ -21,8 +21,16 @@ Feeds:
   Caveat: two imports committing out of the order of their timestamps could let the later
   commit of the earlier stamp slip under the watermark; :meth:`AnalyticsStore.rebuild`
   reads everything again.
-* Documents of the engine's text collections are **not** fed yet (their fields have no
-  agreed country/date/IPC names); the store counts filings and records only.
+* ``collections`` (the engine's text collections, through the platform's engine facade
+  :class:`~ipsim.platform.filing.facade.CollectionFeed`, once the server attaches it): each
+  document whose fields carry a ``country`` (ISO alpha-2) and a ``filing_date`` (or
+  ``date``, ISO) counts as an invention (or the ``kind`` field, when it is an application
+  kind), with its ``ipc`` (a code or a list) and ``publication_date``, ``status``; id
+  ``doc/<collection>/<id>``, ``source`` = ``collection:<name>``. A collection has no change
+  log, only a version that grows with every write: when it moved, the whole collection is
+  read again (at most every ``collections_interval_s``, 60 s by default: a collection being
+  ingested is not re-read after every batch), and the facts of collections that are gone are
+  dropped. Documents without a country or a date are left out (their count is logged).
 
 Why DuckDB fed by Python rather than reading the platform database in place: the same code
 runs on SQLite and PostgreSQL (the feed reads through SQLAlchemy), and DuckDB's ``postgres``
@@ -39,6 +47,7 @@ connection to the same database, which sees committed data only.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -51,14 +60,20 @@ from typing import Any
 import duckdb
 from sqlalchemy import Engine, func, select
 
+from ipsim.engine.errors import NotFound
 from ipsim.platform.bi.concordance import Concordance
 from ipsim.platform.bi.records import BiRecord, BiRecordStore
 from ipsim.platform.database import as_utc
 from ipsim.platform.filing.applications import applications_table, events_table
+from ipsim.platform.filing.facade import CollectionFeed
 
+log = logging.getLogger(__name__)
 APPLICATION_PREFIX = "app/"
 RECORD_PREFIX = "rec/"
+DOCUMENT_PREFIX = "doc/"
 FILING_SOURCE = "filing"
+COLLECTION_SOURCE = "collection:"
+APPLICATION_KINDS = ("invention", "utility_model", "industrial_design", "trademark")
 BATCH = 5000
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS filings (
@@ -96,10 +111,11 @@ class Fact:
 
 @dataclass(frozen=True)
 class Refreshed:
-    """What one refresh read: rows upserted per feed (both 0 when it was skipped)."""
+    """What one refresh read: rows upserted per feed (all 0 when it was skipped)."""
 
     applications: int
     records: int
+    documents: int = 0
 
 
 class AnalyticsStore:
@@ -116,8 +132,12 @@ class AnalyticsStore:
         path: Path | None = None,
         *,
         min_interval_s: float = 5.0,
+        collections_interval_s: float = 60.0,
     ) -> None:
         self._engine = engine
+        self._feed: CollectionFeed | None = None
+        self._collections_interval_s = collections_interval_s
+        self._collections_last = float("-inf")
         self._records = BiRecordStore(engine)
         self._concordance = concordance
         self._min_interval_s = min_interval_s
@@ -155,8 +175,15 @@ class AnalyticsStore:
                 return Refreshed(0, 0)
             applications = self._refresh_applications()
             records = self._refresh_records()
+            documents = self._refresh_collections(force)
             self._last = time.monotonic()
-            return Refreshed(applications, records)
+            return Refreshed(applications, records, documents)
+
+    def attach_collections(self, feed: CollectionFeed) -> None:
+        """Also count the documents of the engine's text collections (see the module doc)."""
+        with self._lock:
+            self._feed = feed
+            self._collections_last = float("-inf")
 
     def rebuild(self) -> Refreshed:
         """Forget everything and read both feeds from the start."""
@@ -164,6 +191,7 @@ class AnalyticsStore:
             for table in ("filings", "filing_fields", "watermarks"):
                 self._con.execute(f"DELETE FROM {table}")  # fixed names, no input
             self._last = float("-inf")
+            self._collections_last = float("-inf")
         return self.refresh(force=True)
 
     def close(self) -> None:
@@ -214,6 +242,88 @@ class AnalyticsStore:
             self._upsert(batch, ("bi_records", as_utc(newest).isoformat()))
         return total
 
+    def _refresh_collections(self, force: bool) -> int:
+        feed = self._feed
+        if feed is None:
+            return 0
+        now = time.monotonic()
+        if not force and now - self._collections_last < self._collections_interval_s:
+            return 0
+        self._collections_last = now
+        texts = {ref.name for ref in feed.collection_list() if ref.modality == "text"}
+        total = 0
+        for name in sorted(texts):
+            try:
+                version = str(feed.collection_version(name))
+                if version == self._watermark(COLLECTION_SOURCE + name):
+                    continue
+                documents = feed.collection_fields(name)
+            except NotFound:  # deleted meanwhile: dropped below on the next refresh
+                continue
+            facts = [
+                f
+                for doc_id, fields in documents
+                if (f := self._document_fact(name, doc_id, fields))
+            ]
+            if len(facts) < len(documents):
+                log.info("BI: %d of %d documents in %s have no country or date",
+                         len(documents) - len(facts), len(documents), name)  # fmt: skip
+            self._replace_source(COLLECTION_SOURCE + name, facts, version)
+            total += len(facts)
+        with self.cursor() as cur:
+            known = [
+                str(row[0])[len(COLLECTION_SOURCE) :]
+                for row in cur.execute(
+                    "SELECT name FROM watermarks WHERE starts_with(name, ?)", [COLLECTION_SOURCE]
+                ).fetchall()
+            ]
+        for gone in set(known) - texts:
+            self._replace_source(COLLECTION_SOURCE + gone, [], None)
+        return total
+
+    def _document_fact(self, collection: str, doc_id: str, fields: dict[str, Any]) -> Fact | None:
+        country = fields.get("country")
+        filing = _iso_date(fields.get("filing_date", fields.get("date")))
+        if not (isinstance(country, str) and len(country) == 2 and country.isalpha()) or not filing:
+            return None
+        kind = fields.get("kind")
+        codes = fields.get("ipc", [])
+        status = fields.get("status")
+        return Fact(
+            id=f"{DOCUMENT_PREFIX}{collection}/{doc_id}",
+            source=COLLECTION_SOURCE + collection,
+            kind=kind if kind in APPLICATION_KINDS else "invention",
+            status=status if isinstance(status, str) else None,
+            country=country.upper(),
+            filing_date=filing,
+            publication_date=_iso_date(fields.get("publication_date")),
+            synthetic=False,
+            weights=self._concordance.weights(
+                _strings([codes] if isinstance(codes, str) else codes)
+            ),
+        )
+
+    def _replace_source(self, source: str, facts: Sequence[Fact], version: str | None) -> None:
+        """All of one collection's facts at once: the old ones out, these in, its watermark
+        moved (or dropped, with ``version`` None), in one DuckDB transaction."""
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                "DELETE FROM filing_fields WHERE id IN (SELECT id FROM filings WHERE source = ?)",
+                [source],
+            )
+            con.execute("DELETE FROM filings WHERE source = ?", [source])
+            self._insert(facts)
+            if version is None:
+                con.execute("DELETE FROM watermarks WHERE name = ?", [source])
+            else:
+                con.execute("INSERT OR REPLACE INTO watermarks VALUES (?, ?)", [source, version])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
     def _application_fact(self, row: Any) -> Fact:
         created = as_utc(row.created)
         codes = row.content.get("ipc", []) if isinstance(row.content, dict) else []
@@ -251,24 +361,28 @@ class AnalyticsStore:
     def _upsert(self, facts: Sequence[Fact], watermark: tuple[str, str] | None) -> None:
         """Replace the facts (by id) and move the watermark, in one transaction."""
         ids = [f.id for f in facts]
-        pairs = [(f.id, field, weight) for f in facts for field, weight in f.weights.items()]
         con = self._con
         con.execute("BEGIN TRANSACTION")
         try:
             if facts:
                 con.execute("DELETE FROM filing_fields WHERE id IN (SELECT unnest($1))", [ids])
                 con.execute("DELETE FROM filings WHERE id IN (SELECT unnest($1))", [ids])
-                con.execute(_INSERT_FILINGS, _columns(facts))
-                if pairs:
-                    con.execute(
-                        _INSERT_FIELDS, [list(column) for column in zip(*pairs, strict=True)]
-                    )
+                self._insert(facts)
             if watermark is not None:
                 con.execute("INSERT OR REPLACE INTO watermarks VALUES (?, ?)", list(watermark))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def _insert(self, facts: Sequence[Fact]) -> None:
+        """Insert the facts and their field weights (inside the caller's transaction)."""
+        if not facts:
+            return
+        self._con.execute(_INSERT_FILINGS, _columns(facts))
+        pairs = [(f.id, field, weight) for f in facts for field, weight in f.weights.items()]
+        if pairs:
+            self._con.execute(_INSERT_FIELDS, [list(column) for column in zip(*pairs, strict=True)])
 
 
 def _columns(facts: Sequence[Fact]) -> list[list[Any]]:
@@ -284,6 +398,15 @@ def _columns(facts: Sequence[Fact]) -> list[list[Any]]:
         [f.publication_date for f in facts],
         [f.synthetic for f in facts],
     ]
+
+
+def _iso_date(value: object) -> date | None:
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
 
 
 def _strings(values: Iterable[object]) -> list[str]:

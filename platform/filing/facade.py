@@ -2,7 +2,9 @@
 
 The platform layer never imports :mod:`ipsim.engine.engine`; it talks to a
 :class:`SearchEngine`, a Protocol with two questions: which collections exist (with their
-modality) and what one collection answers to one query. :class:`EngineFacade` answers
+modality) and what one collection answers to one query; and BI reads the collections'
+documents through a :class:`CollectionFeed` (their fields, and a version that grows with
+every change, so a reader re-reads a collection only when it changed). :class:`EngineFacade` answers
 them with the server's in-process :class:`~ipsim.engine.engine.Engine` (the object handed
 in by ``ipsim serve``, so the engine module is imported by the server, not here); a test
 or a remote deployment can answer them with anything else of the same shape.
@@ -65,17 +67,46 @@ class SearchEngine(Protocol):
         ...
 
 
+class CollectionFeed(Protocol):
+    """What BI reads of the engine's collections (blocking calls: run them in a thread)."""
+
+    def collection_list(self) -> list[CollectionRef]:
+        """Every collection served now."""
+        ...
+
+    def collection_version(self, collection: str) -> int:
+        """A number that grows with every change to ``collection``."""
+        ...
+
+    def collection_fields(self, collection: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every document's id and fields."""
+        ...
+
+
+class PlatformEngine(SearchEngine, CollectionFeed, Protocol):
+    """Everything the platform asks of the engine."""
+
+
 class EngineFacade:
-    """:class:`SearchEngine` over the in-process engine of ``ipsim serve``."""
+    """:class:`PlatformEngine` over the in-process engine of ``ipsim serve``."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     async def collections(self) -> list[CollectionRef]:
+        return self.collection_list()
+
+    def collection_list(self) -> list[CollectionRef]:
         return [
             CollectionRef(info.name, info.modality, info.count)
             for info in self._engine.list_collections()
         ]
+
+    def collection_version(self, collection: str) -> int:
+        return self._engine.collection_version(collection)
+
+    def collection_fields(self, collection: str) -> list[tuple[str, dict[str, Any]]]:
+        return self._engine.document_fields(collection)
 
     async def search(
         self,
@@ -93,4 +124,11 @@ class EngineFacade:
         return [PriorArtHit(collection, hit.id, hit.score, dict(hit.fields)) for hit in result.hits]
 
 
-__all__ = ["CollectionRef", "EngineFacade", "PriorArtHit", "SearchEngine"]
+__all__ = [
+    "CollectionFeed",
+    "CollectionRef",
+    "EngineFacade",
+    "PlatformEngine",
+    "PriorArtHit",
+    "SearchEngine",
+]
