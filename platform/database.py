@@ -17,13 +17,16 @@ locks at the same time. :func:`writer` gives the engine whose transactions do th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.sql.dml import Insert
 
 DATABASE_FILE = "platform.db"
 BUSY_TIMEOUT_MS = 10_000
@@ -39,6 +42,18 @@ def as_utc(moment: datetime) -> datetime:
 def iso_utc(moment: datetime) -> str:
     """``2025-01-31T12:00:00.000Z``: how the platform's answers write a stored time."""
     return as_utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def upsert_statement(table: Table, dialect: str, key: str, fixed: Sequence[str] = ()) -> Insert:
+    """``INSERT … ON CONFLICT (key) DO UPDATE`` of every column but ``key`` and ``fixed``,
+    in the dialect's own syntax (PostgreSQL or SQLite: both have it, with the same words)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    kept = {key, *fixed}
+    return statement.on_conflict_do_update(
+        index_elements=[table.c[key]],
+        set_={c.name: statement.excluded[c.name] for c in table.c if c.name not in kept},
+    )
 
 
 def database_url(configured: str | None, data: Path) -> str:
@@ -90,4 +105,12 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-__all__ = ["DATABASE_FILE", "as_utc", "database_url", "iso_utc", "open_database", "writer"]
+__all__ = [
+    "DATABASE_FILE",
+    "as_utc",
+    "database_url",
+    "iso_utc",
+    "open_database",
+    "upsert_statement",
+    "writer",
+]

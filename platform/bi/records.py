@@ -42,7 +42,6 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Index,
-    Insert,
     MetaData,
     Row,
     String,
@@ -50,11 +49,10 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ipsim.engine.classification import IPC
 from ipsim.engine.errors import InvalidInput
-from ipsim.platform.database import as_utc, writer
+from ipsim.platform.database import as_utc, upsert_statement, writer
 from ipsim.platform.filing.content import COUNTRIES
 from ipsim.platform.filing.states import KINDS
 
@@ -141,7 +139,10 @@ class BiRecordStore:
             return 0
         now = datetime.now(UTC)
         with self._writer.begin() as db:
-            db.execute(_upsert(db.dialect.name), [_row(r, now) for r in checked])
+            db.execute(
+                upsert_statement(bi_records_table, db.dialect.name, "id"),
+                [_row(r, now) for r in checked],
+            )
         return len(checked)
 
     def count(self, *, source: str | None = None) -> int:
@@ -351,16 +352,6 @@ def _refuse_duplicates(records: list[BiRecord]) -> None:
         if record.id in seen:
             raise InvalidInput(f"records[{i}].id", f"{record.id} is listed twice")
         seen.add(record.id)
-
-
-def _upsert(dialect: str) -> Insert:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(bi_records_table)
-    changing = [c.name for c in bi_records_table.c if c.name != "id"]
-    return statement.on_conflict_do_update(
-        index_elements=[bi_records_table.c.id],
-        set_={name: statement.excluded[name] for name in changing},
-    )
 
 
 def _row(record: BiRecord, now: datetime) -> dict[str, Any]:

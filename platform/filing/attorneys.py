@@ -40,7 +40,6 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Engine,
-    Insert,
     Integer,
     MetaData,
     Row,
@@ -50,10 +49,9 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ipsim.engine.errors import InvalidInput, NotFound
-from ipsim.platform.database import writer
+from ipsim.platform.database import upsert_statement, writer
 
 SPECIALIZATIONS = (
     "inventions",
@@ -230,7 +228,10 @@ class AttorneyRegister:
             return 0
         now = datetime.now(UTC)
         with self._writer.begin() as db:
-            db.execute(_upsert(db.dialect.name), [_row(a, now) for a in checked])
+            statement = upsert_statement(
+                attorneys_table, db.dialect.name, "registration_number", fixed=("pk",)
+            )
+            db.execute(statement, [_row(a, now) for a in checked])
         return len(checked)
 
     def get(self, registration_number: str) -> Attorney:
@@ -439,16 +440,6 @@ def _joined(items: Iterable[str]) -> str:
 
 def _split(stored: str) -> tuple[str, ...]:
     return tuple(item for item in stored.split("|") if item)
-
-
-def _upsert(dialect: str) -> Insert:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(attorneys_table)
-    changing = [c.name for c in attorneys_table.c if c.name not in ("pk", "registration_number")]
-    return statement.on_conflict_do_update(
-        index_elements=[attorneys_table.c.registration_number],
-        set_={name: statement.excluded[name] for name in changing},
-    )
 
 
 def _row(attorney: Attorney, now: datetime) -> dict[str, Any]:
