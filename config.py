@@ -141,6 +141,11 @@ class Settings(BaseSettings):
         description="Let notifications go to callback URLs on loopback, private or link-local "
         "addresses (refused by default: an applicant must not reach the office's own network).",
     )
+    ledger_office_key: Path | None = Field(
+        None,
+        description="PEM file of the ledger office's Ed25519 key, which signs every entry and "
+        "tree head; unset: `DATA/ledger-office.key`, made on first start (mode 0600).",
+    )
 
     @field_validator("sources")
     @classmethod

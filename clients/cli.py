@@ -743,7 +743,7 @@ def record_text(info: dict[str, Any]) -> str:
 
 # The portal's commands (facets, graphs, result sets) and the re-index jobs' commands
 # register themselves on `cli`.
-from ipsim.clients import cli_bi, cli_jobs, cli_portal  # noqa: E402, F401
+from ipsim.clients import cli_bi, cli_gateway, cli_jobs, cli_ledger, cli_portal  # noqa: E402, F401
 
 __all__ = [
     "CliBadInput",

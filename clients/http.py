@@ -304,6 +304,46 @@ class Client:
         """Delete a result set (its owner or an admin key only)."""
         self._send(_delete_result_set_call(set_id))
 
+    def register_party(self, name: str, public_key: str) -> JSONObject:
+        """Register a ledger party with its Ed25519 public key (32 raw bytes, base64):
+        ``{"id", "index", …}``."""
+        return self._send(_register_party_call(name, public_key))
+
+    def register_transaction(
+        self, transaction: JSONObject, signatures: dict[str, str]
+    ) -> JSONObject:
+        """Register a rights transaction signed by every party it names (Ed25519 over its RFC
+        8785 canonical JSON, base64, keyed by party id): ``{"index", "registration_number", …}``."""
+        return self._send(_register_transaction_call(transaction, signatures))
+
+    def ledger_right(self, collection: str, doc_id: str) -> JSONObject:
+        """The current holder, licences and pledges of the right over an IP object."""
+        return self._send(_ledger_call(_ledger_right_path(collection, doc_id)))
+
+    def ledger_entry(self, index: int) -> JSONObject:
+        """``{"index", "entry"}``: the exact leaf bytes, base64."""
+        return self._send(_ledger_call(f"/entries/{int(index)}"))
+
+    def ledger_tree_head(self) -> JSONObject:
+        """The newest signed tree head: ``{"tree_size", "root_hash", "timestamp", "signature"}``."""
+        return self._send(_ledger_call("/tree-head"))
+
+    def ledger_office_key(self) -> JSONObject:
+        """The office's Ed25519 public key: ``{"public_key", "algorithm"}``."""
+        return self._send(_ledger_call("/office-key"))
+
+    def ledger_inclusion_proof(self, index: int, tree_size: int) -> JSONObject:
+        """``{"audit_path": [...]}`` (RFC 6962 PATH, base64 hashes)."""
+        return self._send(_ledger_call("/proof/inclusion", index=index, tree_size=tree_size))
+
+    def ledger_consistency_proof(self, first: int, second: int) -> JSONObject:
+        """``{"consistency_path": [...]}`` (RFC 6962 PROOF, base64 hashes)."""
+        return self._send(_ledger_call("/proof/consistency", first=first, second=second))
+
+    def ledger_outbox(self, after: int = 0, limit: int = 100) -> JSONObject:
+        """Ledger events after ``after``, oldest first: ``{"events", "next"}``."""
+        return self._send(_ledger_call("/outbox", after=after, limit=limit))
+
     def file_application(
         self,
         kind: str,
@@ -442,6 +482,28 @@ class Client:
         """Import bibliographic records for BI from a ``csv`` or ``jsonl`` file's bytes,
         upserted by id → ``{"imported": n}`` (admin key)."""
         return self._send(_import_bi_records_call(data, format))
+
+    def import_st96(self, collection: str, xml: bytes) -> JSONObject:
+        """Import a WIPO ST.96 (or GBD national) XML document's records into ``collection``
+        → ``{"imported": [ids]}`` (all or nothing)."""
+        return self._send(_import_st96_call(collection, xml))
+
+    def export_st96(self, collection: str, doc_id: str) -> bytes:
+        """One document of ``collection`` as an ST.96 XML document."""
+        return self._send(_export_st96_call(collection, doc_id))
+
+    def import_package(self, package: bytes, collection: str | None = None) -> JSONObject:
+        """Verify and import a signed exchange package (``ipsim gateway pack``) →
+        ``{"package", "sender", "collection", "imported": [ids]}``."""
+        return self._send(_import_package_call(package, collection))
+
+    def register_partner(self, office: str, public_key: str, name: str | None = None) -> JSONObject:
+        """Register a partner office's Ed25519 public key (raw, base64; admin key)."""
+        return self._send(_register_partner_call(office, public_key, name))
+
+    def list_partners(self) -> JSONObject:
+        """``{"partners": [...]}``: the registered partner offices."""
+        return self._send(_Call("GET", "/v1/gateway/partners", None, _read_object))
 
     def bi_technology_fields(
         self,
@@ -765,6 +827,44 @@ class AsyncClient:
         """Delete a result set (its owner or an admin key only)."""
         await self._send(_delete_result_set_call(set_id))
 
+    async def register_party(self, name: str, public_key: str) -> JSONObject:
+        """Register a ledger party (see :meth:`Client.register_party`)."""
+        return await self._send(_register_party_call(name, public_key))
+
+    async def register_transaction(
+        self, transaction: JSONObject, signatures: dict[str, str]
+    ) -> JSONObject:
+        """Register a signed rights transaction (see :meth:`Client.register_transaction`)."""
+        return await self._send(_register_transaction_call(transaction, signatures))
+
+    async def ledger_right(self, collection: str, doc_id: str) -> JSONObject:
+        """The current state of the right over an IP object."""
+        return await self._send(_ledger_call(_ledger_right_path(collection, doc_id)))
+
+    async def ledger_entry(self, index: int) -> JSONObject:
+        """``{"index", "entry"}``: the exact leaf bytes, base64."""
+        return await self._send(_ledger_call(f"/entries/{int(index)}"))
+
+    async def ledger_tree_head(self) -> JSONObject:
+        """The newest signed tree head."""
+        return await self._send(_ledger_call("/tree-head"))
+
+    async def ledger_office_key(self) -> JSONObject:
+        """The office's Ed25519 public key."""
+        return await self._send(_ledger_call("/office-key"))
+
+    async def ledger_inclusion_proof(self, index: int, tree_size: int) -> JSONObject:
+        """``{"audit_path": [...]}``."""
+        return await self._send(_ledger_call("/proof/inclusion", index=index, tree_size=tree_size))
+
+    async def ledger_consistency_proof(self, first: int, second: int) -> JSONObject:
+        """``{"consistency_path": [...]}``."""
+        return await self._send(_ledger_call("/proof/consistency", first=first, second=second))
+
+    async def ledger_outbox(self, after: int = 0, limit: int = 100) -> JSONObject:
+        """Ledger events after ``after``, oldest first."""
+        return await self._send(_ledger_call("/outbox", after=after, limit=limit))
+
     async def file_application(
         self,
         kind: str,
@@ -898,6 +998,30 @@ class AsyncClient:
         """Import bibliographic records for BI from a ``csv`` or ``jsonl`` file's bytes,
         upserted by id → ``{"imported": n}`` (admin key)."""
         return await self._send(_import_bi_records_call(data, format))
+
+    async def import_st96(self, collection: str, xml: bytes) -> JSONObject:
+        """Import a WIPO ST.96 (or GBD national) XML document's records into ``collection``
+        → ``{"imported": [ids]}`` (all or nothing)."""
+        return await self._send(_import_st96_call(collection, xml))
+
+    async def export_st96(self, collection: str, doc_id: str) -> bytes:
+        """One document of ``collection`` as an ST.96 XML document."""
+        return await self._send(_export_st96_call(collection, doc_id))
+
+    async def import_package(self, package: bytes, collection: str | None = None) -> JSONObject:
+        """Verify and import a signed exchange package (``ipsim gateway pack``) →
+        ``{"package", "sender", "collection", "imported": [ids]}``."""
+        return await self._send(_import_package_call(package, collection))
+
+    async def register_partner(
+        self, office: str, public_key: str, name: str | None = None
+    ) -> JSONObject:
+        """Register a partner office's Ed25519 public key (raw, base64; admin key)."""
+        return await self._send(_register_partner_call(office, public_key, name))
+
+    async def list_partners(self) -> JSONObject:
+        """``{"partners": [...]}``: the registered partner offices."""
+        return await self._send(_Call("GET", "/v1/gateway/partners", None, _read_object))
 
     async def bi_technology_fields(
         self,
@@ -1201,6 +1325,27 @@ def _delete_result_set_call(set_id: str) -> _Call[None]:
     return _Call("DELETE", _result_set_path(set_id), None, _read_nothing)
 
 
+def _register_party_call(name: str, public_key: str) -> _Call[JSONObject]:
+    body: JSONObject = {"name": name, "public_key": public_key}
+    return _Call("POST", "/v1/ledger/parties", body, _read_object)
+
+
+def _register_transaction_call(
+    transaction: JSONObject, signatures: dict[str, str]
+) -> _Call[JSONObject]:
+    body: JSONObject = {"transaction": transaction, "signatures": dict(signatures)}
+    return _Call("POST", "/v1/ledger/transactions", body, _read_object)
+
+
+def _ledger_call(route: str, **params: int) -> _Call[JSONObject]:
+    query = f"?{urlencode(params)}" if params else ""
+    return _Call("GET", f"/v1/ledger{route}{query}", None, _read_object)
+
+
+def _ledger_right_path(collection: str, doc_id: str) -> str:
+    return f"/rights/{quote(collection, safe='')}/{quote(doc_id, safe='')}"
+
+
 def _file_application_call(
     kind: str,
     title: str,
@@ -1359,6 +1504,30 @@ def _attorneys_call(
 def _get_attorney_call(registration_number: str) -> _Call[JSONObject]:
     path = f"/v1/attorneys/{quote(registration_number, safe='')}"
     return _Call("GET", path, None, _read_object)
+
+
+def _import_st96_call(collection: str, xml: bytes) -> _Call[JSONObject]:
+    path = f"/v1/gateway/st96?{urlencode({'collection': collection})}"
+    headers = {"Content-Type": "application/xml"}
+    return _Call("POST", path, None, _read_object, headers, content=xml)
+
+
+def _export_st96_call(collection: str, doc_id: str) -> _Call[bytes]:
+    path = f"/v1/gateway/st96/{quote(collection, safe='')}/{quote(doc_id, safe='')}"
+    return _Call("GET", path, None, _read_content, {"Accept": "application/xml"})
+
+
+def _import_package_call(package: bytes, collection: str | None) -> _Call[JSONObject]:
+    query = f"?{urlencode({'collection': collection})}" if collection else ""
+    headers = {"Content-Type": "application/json"}
+    return _Call("POST", f"/v1/gateway/packages{query}", None, _read_object, headers, package)
+
+
+def _register_partner_call(office: str, public_key: str, name: str | None) -> _Call[JSONObject]:
+    body: JSONObject = {"office": office, "public_key": public_key}
+    if name is not None:
+        body["name"] = name
+    return _Call("POST", "/v1/gateway/partners", body, _read_object)
 
 
 _BI_MEDIA_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson"}

@@ -22,9 +22,12 @@ from ipsim.platform.filing.assessment import AssessmentService
 from ipsim.platform.filing.attachments import AttachmentStore
 from ipsim.platform.filing.attorneys import AttorneyRegister
 from ipsim.platform.filing.correspondence import CorrespondenceStore
-from ipsim.platform.filing.facade import PlatformEngine
+from ipsim.platform.filing.facade import DocumentAccess, PlatformEngine
 from ipsim.platform.filing.fees import FeeSchedule
 from ipsim.platform.filing.notifications import Notifier, NotifierOptions, load_secret
+from ipsim.platform.gateway.service import Gateway
+from ipsim.platform.ledger.log import TransparencyLog, load_office_key
+from ipsim.platform.ledger.rights import LedgerService
 from ipsim.platform.result_sets import ResultSetStore
 
 
@@ -50,15 +53,26 @@ class Platform:
     """Bibliographic records (imported or synthetic) that the BI analytics count."""
     bi: BiService
     """The analytical store (DuckDB, in memory), reports and live indicators."""
+    gateway: Gateway
+    """ST.96/GBD/CSV/JSON Lines import and export, signed packages from partner offices."""
+    ledger: LedgerService
+    """Parties, rights and signed transactions on an RFC 6962 log (office key under DATA)."""
 
     @classmethod
     def open(
-        cls, url: str, data: Path, *, notifications: NotifierOptions | None = None
+        cls,
+        url: str,
+        data: Path,
+        *,
+        notifications: NotifierOptions | None = None,
+        ledger_key: Path | None = None,
     ) -> Platform:
         """Connect to ``url`` and migrate it to the newest revision.
 
         ``notifications``: how callbacks are signed and sent (default: the key kept in
         ``DATA/callback-secret``, private addresses refused).
+        ``ledger_key``: the ledger office's Ed25519 PEM file (default: ``DATA/ledger-office.key``,
+        made on first start).
         """
         database = open_database(url)
         try:
@@ -84,12 +98,16 @@ class Platform:
             ),
             bi_records=BiRecordStore(database),
             bi=BiService(database),
+            gateway=Gateway(database),
+            ledger=LedgerService(TransparencyLog(database, load_office_key(data, ledger_key))),
         )
 
     def attach_engine(self, engine: PlatformEngine) -> None:
         """The search engine, through its facade: the only way the platform reaches it."""
         self.assessments.attach(engine)
         self.bi.store.attach_collections(engine)
+        if isinstance(engine, DocumentAccess):
+            self.gateway.attach(engine)
 
     async def start(self) -> None:
         """Start the background work (after the engine is serving)."""

@@ -22,7 +22,9 @@ from ipsim.server.routes import collections, documents, federated, graph, health
 from ipsim.server.routes import correspondence as correspondence_routes
 from ipsim.server.routes import facets as facet_routes
 from ipsim.server.routes import fees as fee_routes
+from ipsim.server.routes import gateway as gateway_routes
 from ipsim.server.routes import jobs as job_routes
+from ipsim.server.routes import ledger as ledger_routes
 from ipsim.server.routes import result_sets as result_set_routes
 
 
@@ -65,6 +67,8 @@ def create_app(
         bi_record_routes,
         bi_routes,
         bi_page_routes,
+        gateway_routes,
+        ledger_routes,
         job_routes,
         kserve,
     ):

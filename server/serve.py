@@ -92,6 +92,7 @@ async def serve(settings: Settings) -> int:
             database_url(settings.database_url, settings.data),
             settings.data,
             notifications=notifier_options(settings),
+            ledger_key=settings.ledger_office_key,
         )
     except SQLAlchemyError as exc:
         print(f"ipsim: cannot open the platform database: {exc}", file=sys.stderr)

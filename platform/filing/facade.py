@@ -15,11 +15,11 @@ The hits are copied into plain frozen dataclasses so nothing of the engine's int
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ipsim.engine.types import SearchRequest
+from ipsim.engine.types import Document, SearchRequest
 
 if TYPE_CHECKING:
     from ipsim.engine.engine import Engine
@@ -83,6 +83,23 @@ class CollectionFeed(Protocol):
         ...
 
 
+@runtime_checkable
+class DocumentAccess(Protocol):
+    """What the gateway asks of the engine: write documents into a collection, read one."""
+
+    def collection_list(self) -> list[CollectionRef]:
+        """Every collection served now."""
+        ...
+
+    async def upsert_documents(self, collection: str, documents: Sequence[Document]) -> int:
+        """Add or replace ``documents`` (all-or-nothing); how many were written."""
+        ...
+
+    async def get_document(self, collection: str, doc_id: str) -> Document:
+        """One document; raises ``NotFound``."""
+        ...
+
+
 class PlatformEngine(SearchEngine, CollectionFeed, Protocol):
     """Everything the platform asks of the engine."""
 
@@ -108,6 +125,12 @@ class EngineFacade:
     def collection_fields(self, collection: str) -> list[tuple[str, dict[str, Any]]]:
         return self._engine.document_fields(collection)
 
+    async def upsert_documents(self, collection: str, documents: Sequence[Document]) -> int:
+        return await self._engine.upsert(collection, documents)
+
+    async def get_document(self, collection: str, doc_id: str) -> Document:
+        return await self._engine.get_document(collection, doc_id)
+
     async def search(
         self,
         collection: str,
@@ -127,6 +150,7 @@ class EngineFacade:
 __all__ = [
     "CollectionFeed",
     "CollectionRef",
+    "DocumentAccess",
     "EngineFacade",
     "PlatformEngine",
     "PriorArtHit",

@@ -1,0 +1,2 @@
+"""The international gateway: WIPO ST.96 (and other formats) in and out, signed exchange
+packages with partner offices (issue 11)."""
