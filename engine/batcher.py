@@ -186,12 +186,15 @@ class DynamicBatcher(Generic[T, R]):
         for s in slices:
             if s.request.future.done():
                 continue
+            units = s.request.units[s.start : s.stop]
+            started = time.perf_counter()
             try:
-                units = s.request.units[s.start : s.stop]
                 results = await loop.run_in_executor(self._executor, self._run_fn, units)
             except Exception as exc:
                 self._fail(s.request, exc)
             else:
+                metrics.BATCH_SIZE.labels(self.name).observe(len(units))
+                metrics.BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - started)
                 self._deliver(s, results)
 
     def _fail(self, request: _Request[T, R], exc: Exception) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -52,8 +53,11 @@ class TextEncoder:
         window = int(self._model.max_seq_length or 512) - 2  # room for [CLS] and [SEP]
         self.chunk_tokens = max(8, min(chunk_tokens, window))
         self.chunk_overlap = min(chunk_overlap, self.chunk_tokens // 2)
-        self._tokenizer = self._model.tokenizer
-        self._tok_lock = threading.Lock()  # fast tokenizers are not re-entrant across threads
+        # Chunking has a tokenizer of its own: a fast tokenizer is not re-entrant across
+        # threads ("Already borrowed"), and encode() tokenizes in the batcher's thread while
+        # preprocess() chunks in others. The lock serialises the chunkers among themselves.
+        self._tokenizer = copy.deepcopy(self._model.tokenizer)
+        self._tok_lock = threading.Lock()
 
     def preprocess(self, content: Mapping[str, Any], purpose: Purpose) -> Prepared[str]:
         """Validate ``{"text": str}`` and split it into token windows."""
