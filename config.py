@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -64,6 +64,15 @@ class Settings(BaseSettings):
         None,
         description="File of `KEY SCOPE...` lines; unset: auth is off, loopback only.",
     )
+    insecure: bool = Field(
+        False,
+        description="Without API keys, listen on a non-loopback address anyway (anyone who can "
+        "reach it may read and write). Without this, such a start is refused.",
+    )
+    tls_cert: Path | None = Field(
+        None, description="PEM certificate (chain): serve HTTPS and gRPC over TLS with tls_key."
+    )
+    tls_key: Path | None = Field(None, description="PEM private key of tls_cert.")
 
     # Models
     text_model: str = Field(
@@ -90,6 +99,11 @@ class Settings(BaseSettings):
 
     # Limits
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    body_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="Time a client has to send a whole request body before a 408 (slow bodies).",
+    )
     max_k: int = Field(1000, ge=1)
     max_offset: int = Field(10000, ge=0)
     max_documents_per_request: int = Field(1000, ge=1)
@@ -190,6 +204,13 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Flags (init) beat the environment, which beats the file.
         return (init_settings, env_settings, _FileSource(settings_cls, init_settings, env_settings))
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            missing = "tls_key" if self.tls_key is None else "tls_cert"
+            raise ValueError(f"{missing}: TLS needs both tls_cert and tls_key")
+        return self
 
     @property
     def http_address(self) -> tuple[str, int]:

@@ -19,6 +19,7 @@ import email.utils
 import json
 import math
 import os
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from ipsim.clients.errors import (
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 API_KEY_ENV = "IPSIM_API_KEY"
+CA_FILE_ENV = "IPSIM_CA_FILE"
 SVG_TYPE = "image/svg+xml"
 HTML_TYPE = "text/html"
 PREVIEW_TYPES = {"png": "image/png", "glb": "model/gltf-binary"}
@@ -55,7 +57,9 @@ class Client:
     """A blocking client for one ipsim server; close it, or use it as a context manager.
 
     ``api_key`` is sent as ``Authorization: Bearer KEY``; when omitted it is read from the
-    ``IPSIM_API_KEY`` environment variable. ``timeout`` is in seconds, per request.
+    ``IPSIM_API_KEY`` environment variable. ``timeout`` is in seconds, per request. An
+    ``https`` server is checked against ``ca_file`` (PEM; default ``IPSIM_CA_FILE``) when
+    given, else against the system's trusted authorities.
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class Client:
         api_key: str | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
     ) -> None:
         self.url = _check_url(url)
         self._http = httpx.Client(
@@ -72,6 +77,7 @@ class Client:
             headers=_headers(api_key),
             timeout=timeout,
             transport=transport,
+            verify=_verify(ca_file),
         )
 
     def __enter__(self) -> Self:
@@ -604,6 +610,7 @@ class AsyncClient:
         api_key: str | None = None,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
     ) -> None:
         self.url = _check_url(url)
         self._http = httpx.AsyncClient(
@@ -611,6 +618,7 @@ class AsyncClient:
             headers=_headers(api_key),
             timeout=timeout,
             transport=transport,
+            verify=_verify(ca_file),
         )
 
     async def __aenter__(self) -> Self:
@@ -1756,6 +1764,15 @@ def _check_url(url: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"url must look like http://HOST:PORT, got {url!r}")
     return url.rstrip("/")
+
+
+def _verify(ca_file: str | os.PathLike[str] | None) -> ssl.SSLContext | bool:
+    """How ``https`` servers are checked: against ``ca_file`` (a PEM bundle, e.g. an office's
+    own CA or a test certificate; default ``IPSIM_CA_FILE``), else the system's trust store."""
+    path = ca_file if ca_file is not None else os.environ.get(CA_FILE_ENV)
+    if not path:
+        return True
+    return ssl.create_default_context(cafile=os.fspath(path))
 
 
 def _headers(api_key: str | None) -> dict[str, str]:

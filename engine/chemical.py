@@ -103,6 +103,30 @@ class ChemicalCollection(Collection):
         svg = await asyncio.to_thread(self.chemistry.depict_svg, document.fields["smiles"])
         return Depiction(svg.encode(), "image/svg+xml")
 
+    async def depict_query(self, query: Any) -> Depiction:
+        """A drawing of a query structure: ``smiles`` or ``molblock`` read as a molecule (as a
+        similarity query is), ``smarts`` as a substructure pattern."""
+        if not isinstance(query, Mapping):
+            raise InvalidInput("query", "must be an object with one of smiles, molblock, smarts")
+        svg = await asyncio.to_thread(self._query_svg, query)
+        return Depiction(svg.encode(), "image/svg+xml")
+
+    def _query_svg(self, query: Mapping[str, Any]) -> str:
+        from rdkit.Chem.Draw import rdMolDraw2D
+
+        try:
+            if "smarts" in query:
+                mol = self.chemistry.substructure_query(query).mol
+            else:
+                (molecule,) = self.chemistry.preprocess(query, "query").units
+                mol = molecule.mol
+        except InvalidContent as exc:
+            raise InvalidInput(f"query.{exc.field}", exc.message) from exc
+        drawer = rdMolDraw2D.MolDraw2DSVG(300, 200)
+        rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
+        drawer.FinishDrawing()
+        return str(drawer.GetDrawingText())
+
     # -- query plans ---------------------------------------------------------------------
 
     def _plan(self, request: SearchRequest, flt: Filter | None) -> Fetch:

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -14,7 +14,7 @@ import numpy.typing as npt
 from ipsim.engine import metrics
 from ipsim.engine.batcher import DynamicBatcher
 from ipsim.engine.code_filters import split_under, under_clause
-from ipsim.engine.errors import InvalidInput
+from ipsim.engine.errors import InvalidInput, StorageFull
 from ipsim.engine.pages import PageCache, RankedList, canonical, window_for
 from ipsim.engine.types import (
     ChunkRef,
@@ -27,7 +27,7 @@ from ipsim.engine.types import (
 )
 from ipsim.engine.validation import check_document_id, check_fields
 from ipsim.indexers.filters import Filter, FilterError, parse_filter
-from ipsim.indexers.store import CollectionStore, DocHit, Record
+from ipsim.indexers.store import CollectionStore, DocHit, Record, StoreFull
 from ipsim.models.base import Encoder, InvalidContent, Prepared, pooled
 
 Vector = npt.NDArray[np.float32]
@@ -157,7 +157,7 @@ class Collection:
                 )
             )
             offset += count
-        await asyncio.to_thread(self.store.upsert, records)
+        await _writing(self.store.upsert, records)
         metrics.INDEX_SIZE.labels(self.name).set(len(self.store))
         await self._upserted(records)
         return len(records)
@@ -206,7 +206,7 @@ class Collection:
         return Document(id=record.id, content=record.payload, fields=record.fields)
 
     async def delete(self, doc_id: str) -> bool:
-        deleted = await asyncio.to_thread(self.store.delete, [doc_id])
+        deleted = await _writing(self.store.delete, [doc_id])
         metrics.INDEX_SIZE.labels(self.name).set(len(self.store))
         if deleted:
             await self._deleted(doc_id)
@@ -292,6 +292,10 @@ class Collection:
         """A drawing of a stored document (chemical structures, meshes); others have none."""
         raise InvalidInput("depict", f"{self.modality} collections have no depictions")
 
+    async def depict_query(self, query: Any) -> Depiction:
+        """A drawing of a query (chemical structures); other collections have none."""
+        raise InvalidInput("collection", f"{self.modality} collections cannot draw a query")
+
     def parse_filter(self, raw: Any) -> Filter | None:
         """A client's filter, parsed; ``under`` conditions resolved against the stored codes."""
         if raw is None:
@@ -308,3 +312,15 @@ class Collection:
         prepared = await asyncio.to_thread(self._prepare, query, "query", "query")
         # A whole document as the query: one vector, the normalised mean of its chunks.
         return pooled(await self.batcher.submit(prepared.units))
+
+
+_A = TypeVar("_A")
+_R = TypeVar("_R")
+
+
+async def _writing(write: Callable[[_A], _R], argument: _A) -> _R:
+    """Run a store write in a thread; a full disk is the client's 507, not a server fault."""
+    try:
+        return await asyncio.to_thread(write, argument)
+    except StoreFull as exc:
+        raise StorageFull(str(exc)) from exc

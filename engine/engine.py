@@ -321,6 +321,15 @@ class Engine:
         """
         return await self._get(name).depict(doc_id, form)
 
+    async def depict_query(self, name: str, query: Any) -> Depiction:
+        """An SVG drawing of a query structure (``{"smiles"|"molblock"|"smarts": …}``) by the
+        chemistry of collection ``name``.
+
+        Raise ``NotFound``, or ``InvalidInput`` naming ``query.<key>`` for a structure RDKit
+        cannot read, or ``collection`` for a collection that is not chemical.
+        """
+        return await self._get(name).depict_query(query)
+
     async def create_watch(
         self,
         collection: str,

@@ -55,3 +55,10 @@ class NotReady(EngineError):
     """The engine is starting or stopping."""
 
     code = "unavailable"
+
+
+class StorageFull(EngineError):
+    """The data directory's disk is full: nothing of the write was kept; retry once there is
+    room (searches still work)."""
+
+    code = "insufficient_storage"

@@ -50,7 +50,7 @@ from ipsim.indexers.records import (
 from ipsim.indexers.rwlock import ReadWriteLock
 from ipsim.indexers.shards import ShardedIndex, ShardPlacer
 from ipsim.indexers.snapshot import SnapshotDir, SnapshotError, atomic_directory
-from ipsim.indexers.wal import WalCorruptError, WalError, WalRecord, WriteAheadLog
+from ipsim.indexers.wal import WalCorruptError, WalError, WalFull, WalRecord, WriteAheadLog
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,11 @@ class StoreError(RuntimeError):
 
 class StoreLockedError(StoreError):
     """Another process (or another open store in this one) has this collection open."""
+
+
+class StoreFull(StoreError):
+    """The disk is full: the write was refused before anything of it was logged or applied;
+    the store stays usable, and the same write succeeds once there is room."""
 
 
 def _by_id(t: tuple[float, str, int, int]) -> str:
@@ -380,6 +385,8 @@ class CollectionStore:
             assert self._wal is not None
             try:
                 seq = self._wal.append(header, body)
+            except WalFull as exc:
+                raise StoreFull(f"{self.path}: {exc}") from exc  # nothing written; retry later
             except WalError as exc:
                 self._failure = exc
                 raise StoreError(f"{self.path}: the write-ahead log failed") from exc

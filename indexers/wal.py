@@ -22,7 +22,10 @@ starts), so it raises :class:`WalCorruptError` rather than silently losing recor
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import logging
 import os
 import struct
 import threading
@@ -34,6 +37,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ipsim.indexers.snapshot import fsync_directory
+
+log = logging.getLogger(__name__)
 
 MAGIC = b"IPSWAL01"
 MAX_RECORD_BYTES = 1 << 30
@@ -51,6 +56,14 @@ class WalError(RuntimeError):
 
 class WalCorruptError(WalError):
     """A segment other than the newest is damaged; recovery would lose acknowledged writes."""
+
+
+class WalFull(WalError):
+    """The disk (or quota) is full: this record was not written, and nothing after the last
+    durable record was kept, so the log still accepts writes once there is room again."""
+
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,8 @@ class _Pending:
     seq: int
     header: bytes
     body: bytes
+    refused: WalFull | None = None
+    """Set when the disk was full: the record was dropped (its seq is given out again)."""
 
 
 def segment_name(first_seq: int) -> str:
@@ -186,7 +201,16 @@ class WriteAheadLog:
             newest = i == len(self._segments) - 1
             end, last = self._scan(path, first, newest=newest)
             if newest:
-                if end == 0 or end != path.stat().st_size:
+                size = path.stat().st_size
+                if end == 0 or end != size:
+                    if size > len(MAGIC):
+                        log.warning(
+                            "%s: dropped a torn or corrupt tail of %d bytes after seq %d (a write"
+                            " cut short by a crash; it was never acknowledged)",
+                            path,
+                            size - end,
+                            last,
+                        )
                     self._truncate(path, end)
             elif last != self._segments[i + 1][0] - 1:
                 raise WalCorruptError(
@@ -308,9 +332,12 @@ class WriteAheadLog:
             self._next_seq += 1
             if not self._pending:
                 self._first_pending_at = time.monotonic()
-            self._pending.append(_Pending(seq, encoded, body))
+            pending = _Pending(seq, encoded, body)
+            self._pending.append(pending)
             self._cond.notify_all()
             while self._durable_seq < seq:
+                if pending.refused is not None:
+                    raise pending.refused
                 if self._failure is not None:
                     raise WalError("the write-ahead log failed") from self._failure
                 self._cond.wait()
@@ -337,6 +364,9 @@ class WriteAheadLog:
                 batch, self._pending = self._pending, []
             try:
                 self._write(batch)
+            except WalFull as exc:
+                self._refuse(batch, exc)
+                continue
             except BaseException as exc:
                 with self._cond:
                     self._failure = exc
@@ -348,19 +378,51 @@ class WriteAheadLog:
                 self._commits += 1
                 self._cond.notify_all()
 
+    def _refuse(self, batch: list[_Pending], exc: WalFull) -> None:
+        """Drop ``batch`` and every record queued behind it (the disk is full); their seqs are
+        given out again, so the log stays gapless and the store's apply order unbroken."""
+        with self._cond:
+            for pending in (*batch, *self._pending):
+                pending.refused = exc
+            self._pending = []
+            self._next_seq = batch[0].seq
+            self._cond.notify_all()
+
     def _write(self, batch: list[_Pending]) -> None:
         with self._io_lock:
             file = self._file
             assert file is not None
-            file.write(b"".join(encode_frame(p.seq, p.header, p.body) for p in batch))
-            file.flush()
+            start = file.tell()
+            try:
+                file.write(b"".join(encode_frame(p.seq, p.header, p.body) for p in batch))
+                file.flush()
+                if self._fsync:
+                    os.fsync(file.fileno())
+            except OSError as exc:
+                if exc.errno not in _FULL_ERRNOS:
+                    raise
+                self._cut_back(file, start)  # raises if even that fails: the log fails then
+                log.warning(
+                    "%s: disk full, %d record(s) refused: %s", self.directory, len(batch), exc
+                )
+                raise WalFull(f"no room to log the write: {exc.strerror}") from exc
             if self._fsync:
-                os.fsync(file.fileno())
                 with self._cond:
                     self._fsyncs += 1
             self._written_seq = batch[-1].seq
             if file.tell() >= self._segment_bytes:
                 self._start_segment()
+
+    def _cut_back(self, file: BinaryIO, end: int) -> None:
+        """Undo a partly written batch: drop the file object (its buffer may still hold bytes
+        that did not fit), cut the segment back to ``end`` and reopen it for appending."""
+        path = Path(file.name)
+        with contextlib.suppress(OSError):
+            file.close()  # its flush fails again, or lands bytes that the truncate removes
+        os.truncate(path, end)
+        self._file = path.open("ab")
+        if self._fsync:
+            os.fsync(self._file.fileno())
 
     def close(self) -> None:
         """Commit what is pending, stop the committer and close the active segment."""

@@ -20,11 +20,14 @@ from ipsim.server.routes import bi_pages as bi_page_routes
 from ipsim.server.routes import bi_records as bi_record_routes
 from ipsim.server.routes import collections, documents, federated, graph, health, search, watches
 from ipsim.server.routes import correspondence as correspondence_routes
+from ipsim.server.routes import depict as depict_routes
+from ipsim.server.routes import docs_pages as docs_page_routes
 from ipsim.server.routes import facets as facet_routes
 from ipsim.server.routes import fees as fee_routes
 from ipsim.server.routes import gateway as gateway_routes
 from ipsim.server.routes import jobs as job_routes
 from ipsim.server.routes import ledger as ledger_routes
+from ipsim.server.routes import portal_pages as portal_page_routes
 from ipsim.server.routes import result_sets as result_set_routes
 
 
@@ -42,6 +45,8 @@ def create_app(
         title="ipsim",
         version=__version__,
         summary="Similarity search for intellectual-property objects.",
+        docs_url=None,  # /docs is ours (routes/docs_pages.py): FastAPI's loads from a CDN
+        redoc_url=None,  # ReDoc would load from a CDN too
     )
     app.state.engine = engine
     app.state.settings = settings
@@ -54,6 +59,7 @@ def create_app(
         health,
         collections,
         graph,
+        depict_routes,
         documents,
         search,
         facet_routes,
@@ -67,6 +73,8 @@ def create_app(
         bi_record_routes,
         bi_routes,
         bi_page_routes,
+        portal_page_routes,
+        docs_page_routes,
         gateway_routes,
         ledger_routes,
         job_routes,
@@ -74,6 +82,8 @@ def create_app(
     ):
         app.include_router(module.router)
     app.add_middleware(JsonByDefault)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+    )
     app.add_middleware(RouteMetrics)
     return app

@@ -54,6 +54,9 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PlatformDep = Annotated[Platform, Depends(platform_of)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
+# The largest offset or sequence number a query may carry: SQLite and PostgreSQL integers are
+# 64-bit, and a larger one would fail in the driver (a 500) instead of answering 400.
+MAX_SQL_INT = 2**63 - 1
 READ = Depends(Scope("read"))
 WRITE = Depends(Scope("write"))
 ADMIN = Depends(Scope("admin"))

@@ -23,11 +23,13 @@ STATUS = {
     "permission_denied": 403,
     "not_found": 404,
     "method_not_allowed": 405,
+    "request_timeout": 408,
     "conflict": 409,
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "resource_exhausted": 429,
     "unavailable": 503,
+    "insufficient_storage": 507,
     "internal": 500,
 }
 CODE_OF_STATUS = {status: code for code, status in STATUS.items()}

@@ -39,6 +39,7 @@ STATUS_OF_CODE: dict[str, grpc.StatusCode] = {
     "conflict": grpc.StatusCode.ALREADY_EXISTS,
     "payload_too_large": grpc.StatusCode.RESOURCE_EXHAUSTED,
     "resource_exhausted": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "insufficient_storage": grpc.StatusCode.RESOURCE_EXHAUSTED,
     "unavailable": grpc.StatusCode.UNAVAILABLE,
     "internal": grpc.StatusCode.INTERNAL,
 }

@@ -1,11 +1,14 @@
-"""Pure-ASGI middleware: the request body limit (413) and per-route latency metrics."""
+"""Pure-ASGI middleware: the request body limits (413, 408) and per-route latency metrics."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import time
 from typing import Any
 
+import numpy as np
 from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,27 +20,66 @@ REQUEST_SECONDS = Histogram(
 )
 
 
-async def _send_error(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+MAX_JSON_DEPTH = 64
+"""Deepest JSON nesting a body may have: far above any request of this API, far below the
+depth where parsing, canonical encoding or a response would hit Python's recursion limit."""
+
+# A JSON string, closed or running to the end: linear, never backtracks.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
+_NESTING = np.zeros(256, np.int8)
+_NESTING[[ord("["), ord("{")]] = 1
+_NESTING[[ord("]"), ord("}")]] = -1
+
+
+def json_depth_over(body: bytes, limit: int) -> bool:
+    """Whether ``body``, read as JSON (or JSON Lines), nests deeper than ``limit``.
+
+    Brackets inside strings do not count (a SMARTS is full of them). Cheap for the usual
+    body: fewer than ``limit`` opening brackets in all cannot nest deeper."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    outside = _JSON_STRING.sub(b"", body)
+    if outside.count(b"[") + outside.count(b"{") <= limit:
+        return False
+    steps = _NESTING[np.frombuffer(outside, dtype=np.uint8)]
+    return int(np.cumsum(steps, dtype=np.int32).max(initial=0)) > limit
+
+
+async def _send_error(
+    send: Send, status: int, code: str, message: str, *, close: bool = False
+) -> None:
+    await _send_json(send, status, {"error": {"code": code, "message": message}}, close=close)
+
+
+async def _send_json(send: Send, status: int, payload: Any, *, close: bool = False) -> None:
+    body = json.dumps(payload).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if close:
+        # The rest of the body is not wanted: hanging up stops the client sending it.
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimit:
-    """Refuse bodies over ``max_bytes`` with 413 before anything parses them."""
+    """Refuse bodies over ``max_bytes`` with 413 before anything parses them, and bodies not
+    received within ``timeout_s`` (a slow-loris client) with 408; both close the connection.
+    A JSON body nested deeper than ``max_json_depth`` is a 400 before anything parses it."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        timeout_s: float = 60.0,
+        max_json_depth: int = MAX_JSON_DEPTH,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
+        self.max_json_depth = max_json_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -46,25 +88,40 @@ class BodyLimit:
         too_large = f"request body is larger than {self.max_bytes} bytes"
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
-                await _send_error(send, 413, "payload_too_large", too_large)
+                await _send_error(send, 413, "payload_too_large", too_large, close=True)
                 return
         # Read the whole body here (JSON parsing needs all of it anyway), counting bytes,
-        # so a chunked upload without Content-Length is bounded too.
+        # so a chunked upload without Content-Length is bounded too, and against one
+        # deadline, so a client trickling bytes cannot hold a request open for ever.
         chunks: list[bytes] = []
         size = 0
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         while True:
-            message = await receive()
+            left = deadline - asyncio.get_running_loop().time()
+            try:
+                message = await asyncio.wait_for(receive(), max(left, 0.001))
+            except TimeoutError:
+                slow = f"request body not received within {self.timeout_s:g} s"
+                await _send_error(send, 408, "request_timeout", slow, close=True)
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await _send_error(send, 413, "payload_too_large", too_large)
+                await _send_error(send, 413, "payload_too_large", too_large, close=True)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if await self._too_deep(scope, body):
+            deep = f"body: JSON nested deeper than {self.max_json_depth} levels"
+            if scope.get("path", "").startswith("/v2/"):  # the KServe protocol's error shape
+                await _send_json(send, 400, {"error": deep})
+            else:
+                await _send_error(send, 400, "invalid_argument", deep)
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -75,6 +132,19 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    async def _too_deep(self, scope: Scope, body: bytes) -> bool:
+        # JSON is what starts with a bracket (XML, CSV and images do not); a KServe binary
+        # request has its JSON header first and tensor bytes after it.
+        headers = dict(scope.get("headers", ()))
+        header_size = headers.get(b"inference-header-content-length", b"")
+        if header_size.isdigit():
+            body = body[: int(header_size)]
+        if body.lstrip()[:1] not in (b"[", b"{"):
+            return False
+        if len(body) < 1 << 20:
+            return json_depth_over(body, self.max_json_depth)
+        return await asyncio.to_thread(json_depth_over, body, self.max_json_depth)
 
 
 class JsonByDefault:

@@ -10,8 +10,10 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import grpc
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -81,11 +83,23 @@ async def serve(settings: Settings) -> int:
     http_host, http_port = settings.http_address
     grpc_host, grpc_port = settings.grpc_address
     if api_keys is None:
-        if not _is_loopback(http_host) or not _is_loopback(grpc_host):
-            print("ipsim: no IPSIM_API_KEYS set: binding loopback only", file=sys.stderr)
-        http_host = http_host if _is_loopback(http_host) else "127.0.0.1"
-        grpc_host = grpc_host if _is_loopback(grpc_host) else "127.0.0.1"
-        log.warning("auth is off (no IPSIM_API_KEYS); listening on loopback only")
+        exposed = [h for h in (http_host, grpc_host) if not _is_loopback(h)]
+        if exposed and not settings.insecure:
+            print(
+                f"ipsim: refusing to listen on {exposed[0]} without API keys: set IPSIM_API_KEYS"
+                " (a file of `KEY SCOPE...` lines), listen on 127.0.0.1, or pass --insecure",
+                file=sys.stderr,
+            )
+            return 2
+        if exposed:
+            log.warning("auth is off on %s: anyone who can reach it may write", exposed)
+        else:
+            log.warning("auth is off (no IPSIM_API_KEYS); listening on loopback only")
+    try:
+        tls = _tls(settings)
+    except OSError as exc:
+        print(f"ipsim: cannot read the TLS certificate or key: {exc}", file=sys.stderr)
+        return 2
 
     try:
         platform = Platform.open(
@@ -119,7 +133,12 @@ async def serve(settings: Settings) -> int:
         engine, api_keys=api_keys, limits=GrpcLimits.from_settings(settings), federation=federation
     )
     try:
-        bound_grpc = grpc_server.add_insecure_port(f"{_bracket(grpc_host)}:{grpc_port}")
+        address = f"{_bracket(grpc_host)}:{grpc_port}"
+        if tls is None:
+            bound_grpc = grpc_server.add_insecure_port(address)
+        else:
+            credentials = grpc.ssl_server_credentials([(tls.key, tls.cert)])
+            bound_grpc = grpc_server.add_secure_port(address, credentials)
     except RuntimeError:  # grpcio raises "Failed to bind" (older releases returned 0)
         bound_grpc = 0
     if bound_grpc == 0:
@@ -138,6 +157,8 @@ async def serve(settings: Settings) -> int:
         access_log=False,
         timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
         lifespan="off",
+        ssl_certfile=settings.tls_cert,
+        ssl_keyfile=settings.tls_key,
     )
     http_server = _Uvicorn(config)
     http_task = asyncio.create_task(http_server.serve())
@@ -177,6 +198,19 @@ async def serve(settings: Settings) -> int:
         logging.shutdown()
         os._exit(1)  # a stuck worker thread would otherwise hold the interpreter's exit
     return 0
+
+
+@dataclass(frozen=True)
+class _TlsPair:
+    cert: bytes
+    key: bytes
+
+
+def _tls(settings: Settings) -> _TlsPair | None:
+    """The PEM certificate and key when TLS is configured (read once, for gRPC)."""
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    return _TlsPair(settings.tls_cert.read_bytes(), settings.tls_key.read_bytes())
 
 
 def _bracket(host: str) -> str:

@@ -64,7 +64,8 @@ def record_from_dict(data: Any, where: str) -> Record:
     """A record from :func:`record_to_dict`'s shape; unknown keys are an error."""
     if not isinstance(data, dict):
         raise InvalidInput(where, "must be an object")
-    cls = _CLASSES.get(data.get("kind", ""))
+    kind = data.get("kind", "")
+    cls = _CLASSES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise InvalidInput(f"{where}.kind", "must be 'trademark' or 'patent'")
     names = {f.name for f in dataclasses.fields(cls)}
@@ -72,26 +73,61 @@ def record_from_dict(data: Any, where: str) -> Record:
     unknown = sorted(set(values) - names)
     if unknown:
         raise InvalidInput(f"{where}.{unknown[0]}", "is not a field of this record kind")
-    for key, value in list(values.items()):
-        if isinstance(value, list):
-            if key == "goods_services":
-                value = [GoodsServices(**g) if isinstance(g, dict) else g for g in value]
-            values[key] = tuple(value)
     try:
+        for key, value in list(values.items()):
+            if isinstance(value, list):
+                if key == "goods_services":
+                    value = [GoodsServices(**g) if isinstance(g, dict) else g for g in value]
+                values[key] = tuple(value)
         record: Record = cls(**values)
     except TypeError as exc:
         raise InvalidInput(where, str(exc)) from None
+    _check_types(record, where)
     return record
+
+
+def _check_types(record: Record, where: str) -> None:
+    """JSON and CSV can carry any type: every field must hold what the record declares."""
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        at = f"{where}.{f.name}"
+        if f.default == () and not isinstance(value, tuple):
+            raise InvalidInput(at, "must be a list")
+        if f.name == "goods_services":
+            for i, goods in enumerate(value):
+                if not isinstance(goods, GoodsServices):
+                    raise InvalidInput(f"{at}[{i}]", "must be an object with nice_class")
+                number = goods.nice_class
+                if isinstance(number, bool) or not isinstance(number, int):
+                    raise InvalidInput(f"{at}[{i}].nice_class", "must be an integer")
+                if not all(isinstance(t, str | None) for t in (goods.text, goods.language)):
+                    raise InvalidInput(f"{at}[{i}]", "text and language must be strings")
+        elif f.default == ():
+            if not all(isinstance(item, str) for item in value):
+                raise InvalidInput(at, "must be a list of strings")
+        elif not isinstance(value, str) and not (value is None and "None" in str(f.type)):
+            raise InvalidInput(at, "must be a string")
+
+
+def _utf8(data: bytes) -> str:
+    """The body as text; a binary upload (an archive, say) is a 400 saying where it broke."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InvalidInput(f"line {line}", f"not UTF-8 text ({exc.reason})") from None
 
 
 def read_jsonl(data: bytes) -> list[Record]:
     records = []
-    for number, line in enumerate(data.decode("utf-8").splitlines(), 1):
+    for number, line in enumerate(_utf8(data).splitlines(), 1):
         if line.strip():
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InvalidInput(f"line {number}", f"not JSON: {exc.msg}") from None
+            except RecursionError:
+                raise InvalidInput(f"line {number}", "JSON nested too deeply") from None
             records.append(record_from_dict(value, f"line {number}"))
     return records
 
@@ -124,8 +160,15 @@ def write_csv(records: Sequence[Record]) -> bytes:
 
 
 def read_csv(data: bytes) -> list[Record]:
+    rows = csv.DictReader(io.StringIO(_utf8(data)))
+    try:
+        return _csv_records(rows)
+    except csv.Error as exc:  # a field over csv.field_size_limit(), say
+        raise InvalidInput(f"line {rows.line_num}", f"not CSV: {exc}") from None
+
+
+def _csv_records(rows: csv.DictReader[str]) -> list[Record]:
     records = []
-    rows = csv.DictReader(io.StringIO(data.decode("utf-8")))
     for number, row in enumerate(rows, 2):
         cls = _CLASSES.get(row.get("kind") or "")
         fields = dataclasses.fields(cls) if cls else ()

@@ -45,7 +45,7 @@ from ipsim.platform.filing.content import parse_filing
 from ipsim.platform.filing.states import WITHDRAWN, check_status
 from ipsim.platform.services import Platform
 from ipsim.server.auth import AuthError, Caller
-from ipsim.server.deps import READ, WRITE, CallerDep, PlatformDep, platform_of
+from ipsim.server.deps import MAX_SQL_INT, READ, WRITE, CallerDep, PlatformDep, platform_of
 from ipsim.server.schemas import error_responses
 
 router = APIRouter(tags=["filing"])
@@ -235,7 +235,7 @@ def list_applications(
         str | None,
         Query(description="Last status change at or after: YYYY-MM-DD or an ISO date-time."),
     ] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> ApplicationsOut:
     """A page of applications, newest first, and how many match: the caller's own, or
@@ -256,7 +256,9 @@ def list_applications(
 def application_changes(
     store: StoreDep,
     caller: CallerDep,
-    after: Annotated[int, Query(ge=0, description="The last `seq` already seen.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_SQL_INT, description="The last `seq` already seen.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> ChangesOut:
     """The change feed for external systems: events after `after`, in `seq` order.

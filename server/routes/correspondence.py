@@ -30,7 +30,7 @@ from ipsim.platform.filing.correspondence import (
 )
 from ipsim.platform.filing.notifications import Delivery
 from ipsim.server.auth import AuthError
-from ipsim.server.deps import READ, WRITE, CallerDep, PlatformDep
+from ipsim.server.deps import MAX_SQL_INT, READ, WRITE, CallerDep, PlatformDep
 from ipsim.server.routes.applications import is_office, visible_application
 from ipsim.server.schemas import error_responses
 
@@ -134,7 +134,9 @@ def list_messages(
     application_id: str,
     platform: PlatformDep,
     caller: CallerDep,
-    after: Annotated[int, Query(ge=0, description="Messages with an id above this.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_SQL_INT, description="Messages with an id above this.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> MessagesOut:
     """A page of the thread, oldest first."""

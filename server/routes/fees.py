@@ -36,7 +36,7 @@ from ipsim.platform.filing.fees import (
     Quote,
     office_date,
 )
-from ipsim.server.deps import READ, platform_of
+from ipsim.server.deps import MAX_SQL_INT, READ, platform_of
 from ipsim.server.schemas import error_responses
 
 router = APIRouter(tags=["fees and attorneys"])
@@ -176,7 +176,7 @@ def search_attorneys(
     ] = None,
     language: Annotated[str | None, Query(description="ISO 639-1 code (en, de…).")] = None,
     status: Annotated[str, Query(description=f"{', '.join(STATUSES)} or {ANY_STATUS}.")] = "active",
-    offset: int = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
     limit: Annotated[int, Query(description=f"1 to {MAX_PAGE}.")] = 20,
 ) -> AttorneysOut:
     """A page of the patent-attorney register ordered by name, and how many match."""

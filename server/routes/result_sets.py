@@ -28,7 +28,7 @@ from ipsim.platform.result_sets import (
     SavedHit,
 )
 from ipsim.server.auth import AuthError
-from ipsim.server.deps import READ, WRITE, CallerDep, platform_of
+from ipsim.server.deps import MAX_SQL_INT, READ, WRITE, CallerDep, platform_of
 from ipsim.server.schemas import error_responses
 
 router = APIRouter(prefix="/v1/result-sets", tags=["result sets"])
@@ -222,7 +222,7 @@ def list_result_sets(
             " an admin key."
         ),
     ] = "me",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> ResultSetsOut:
     """A page of result-set summaries, newest first, and how many match."""

@@ -1,9 +1,10 @@
-"""Start the real `ipsim serve` process on free ports."""
+"""Start the real `ipsim serve` process on free ports; a browser on its portal."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,3 +110,65 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     yield proc
     if proc.process.poll() is None:
         proc.terminate()
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A real server over the demo collections (what `make serve` builds; about 1.5 min).
+
+    ``IPSIM_TEST_DEMO_DATA`` may name a data directory where the demo was built before: a copy
+    of it is used, and the build is skipped (for iterating on the browser tests)."""
+    data = tmp_path_factory.mktemp("demo") / "data"
+    prebuilt = os.environ.get("IPSIM_TEST_DEMO_DATA")
+    if prebuilt:
+        shutil.copytree(prebuilt, data)
+    proc = start_server(data, "--demo", timeout=900)
+    yield proc
+    if proc.process.poll() is None:
+        proc.terminate()
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[Any]:
+    """Debian's chromium under Playwright, headless, for the whole session."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
+    from support.browser import chromium
+
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium()), headless=True)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class PortalPage:
+    """One browser tab on the portal, with what went wrong on it."""
+
+    page: Any
+    watch: Any
+    url: str
+
+    def open(self, fragment: str = "") -> Any:
+        """Go to ``/#/fragment`` and wait until the page's view is drawn."""
+        self.page.goto(f"{self.url}/#/{fragment}")
+        self.page.wait_for_selector("#view > section")
+        return self.page
+
+    def assert_clean(self) -> None:
+        """No console error, uncaught exception or failed request so far."""
+        assert self.watch.errors == [], self.watch.errors
+        assert self.watch.failed == [], self.watch.failed
+
+
+@pytest.fixture
+def portal(chromium_browser: Any, demo_server: ServerProcess) -> Iterator[PortalPage]:
+    """A fresh tab (English, desktop width) on the demo server's portal."""
+    from support.browser import Watch
+
+    context = chromium_browser.new_context(
+        viewport={"width": 1300, "height": 900}, locale="en-US", accept_downloads=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield PortalPage(page, Watch.on(page), demo_server.url)
+    context.close()

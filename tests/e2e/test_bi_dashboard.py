@@ -18,16 +18,15 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from support.browser import SCREENSHOTS, Watch
 
 from ipsim.clients.http import Client
 from ipsim.platform import migrate
@@ -39,9 +38,7 @@ from .conftest import ServerProcess, start_server
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOT = REPO / "var" / "screenshots" / "bi.png"
+SCREENSHOT = SCREENSHOTS / "bi.png"
 KEY = "bi-reader-key"
 DEFAULT_COUNTRIES = ["RU", "DE", "CN", "US", "JP", "KR"]
 PANEL_TIMEOUT_MS = 60_000
@@ -52,23 +49,6 @@ INVENTION = {
     "claims": ["1. A bicycle frame folding about a hinge."],
     "ipc": ["B62K 15/00"],
 }
-
-
-def _chromium() -> Path:
-    """Debian's chromium, installed through tools/system_deps.sh when missing."""
-    if not CHROMIUM.exists():
-        done = subprocess.run(
-            ["sh", str(REPO / "tools" / "system_deps.sh")],
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        if not CHROMIUM.exists():
-            pytest.skip(
-                f"{CHROMIUM} is absent and tools/system_deps.sh could not install Debian's "
-                f"chromium (exit {done.returncode}): {done.stderr.strip()[-300:]}"
-            )
-    return CHROMIUM
 
 
 def _seeded_data(root: Path) -> Path:
@@ -85,11 +65,9 @@ def _seeded_data(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(_chromium()), headless=True)
-        yield launched
-        launched.close()
+def browser(chromium_browser: Any) -> Any:
+    """The session's chromium (one Playwright per process: a second one cannot start)."""
+    return chromium_browser
 
 
 @pytest.fixture(scope="module")
@@ -100,29 +78,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc.terminate()
 
 
-@dataclass
-class Watch:
-    """What went wrong on a page: console errors, uncaught exceptions, failed requests."""
-
-    errors: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-
-    @classmethod
-    def on(cls, page: Any) -> Watch:
-        watch = cls()
-        page.on("console", lambda m: m.type == "error" and watch.errors.append(m.text))
-        page.on("pageerror", lambda e: watch.errors.append(f"uncaught: {e}"))
-        page.on("requestfailed", lambda r: watch.failed.append(f"{r.url}: {r.failure}"))
-        page.on(
-            "response",
-            lambda r: r.status >= 400 and watch.failed.append(f"{r.url}: HTTP {r.status}"),
-        )
-        return watch
-
-
-def _open(browser: Any, url: str, width: int = 1400, height: int = 1000) -> tuple[Any, Watch]:
+def _open(
+    browser: Any, url: str, width: int = 1400, height: int = 1000, locale: str = "en-US"
+) -> tuple[Any, Watch]:
+    """A fresh context on /bi; its locale decides the page's language until one is chosen."""
     context = browser.new_context(
-        viewport={"width": width, "height": height}, accept_downloads=True
+        viewport={"width": width, "height": height}, accept_downloads=True, locale=locale
     )
     page = context.new_page()
     watch = Watch.on(page)
@@ -258,6 +219,48 @@ def test_the_page_fits_a_phone(browser: Any, server: ServerProcess) -> None:
         )
         assert _chart_option(page, "heatmap")["xAxis"][0]["data"] == ["DE", "FR"]
         assert watch.errors == [] and watch.failed == []
+    finally:
+        page.context.close()
+
+
+def test_the_page_in_russian_follows_the_portal_choice(browser: Any, server: ServerProcess) -> None:
+    # a Russian browser gets Russian by default
+    page, watch = _open(browser, server.url, locale="ru-RU")
+    try:
+        sync_api.expect(page.locator("#heatmap-title")).to_have_text("Области техники по странам")
+        assert page.evaluate("document.documentElement.lang") == "ru"
+        assert page.locator("h1").inner_text() == "Патентная аналитика"
+    finally:
+        page.context.close()
+
+    # an English browser: the choice made in the portal (RU) carries over to /bi, and back
+    page, watch = _open(browser, server.url)
+    try:
+        sync_api.expect(page.locator("#heatmap-title")).to_have_text("Technology fields by country")
+        assert page.locator("button[data-lang=en]").get_attribute("aria-pressed") == "true"
+        page.goto(f"{server.url}/")
+        page.click("button[data-lang=ru]")
+        page.wait_for_function("() => localStorage.getItem('ipsim.lang') === 'ru'")
+        page.goto(f"{server.url}/bi")
+        _wait_for_panels(page)
+        assert page.locator("#heatmap-title").inner_text() == "Области техники по странам"
+        assert page.evaluate("document.documentElement.lang") == "ru"
+        assert page.locator("#trends-title").inner_text() == "Динамика и аномалии"
+        assert page.locator("button[data-lang=ru]").get_attribute("aria-pressed") == "true"
+        assert (
+            page.locator("#chart-heatmap").get_attribute("aria-label").startswith("Тепловая карта")
+        )
+        link = page.locator("#portal-link")
+        assert link.get_attribute("href") == "/" and link.inner_text() == "← Портал поиска"
+        page.click("button[data-lang=en]")
+        sync_api.expect(page.locator("#heatmap-title")).to_have_text("Technology fields by country")
+        assert page.evaluate("localStorage.getItem('ipsim.lang')") == "en"
+        link.click()
+        page.wait_for_selector("#view > section")
+        assert page.evaluate("document.documentElement.lang") == "en"
+        # leaving a page (a reload, the link) aborts its live stream and any load under way
+        failed = [f for f in watch.failed if not f.endswith("net::ERR_ABORTED")]
+        assert watch.errors == [] and failed == [], (watch.errors, watch.failed)
     finally:
         page.context.close()
 

@@ -93,6 +93,10 @@
       country: 'Country',
       count: 'Count',
       share: 'Share',
+      language: 'Language',
+      portal: '← Search portal',
+      minutes: '{n} min',
+      seconds: '{n} s',
       indicatorNames: {
         applications_today: 'Applications today',
         in_examination: 'In examination',
@@ -109,8 +113,116 @@
         count: 'Count (fractional)', applications: 'Applications', share: 'Share',
       },
     },
+    ru: {
+      skip: 'Перейти к панелям',
+      title: 'Патентная аналитика',
+      apiKey: 'API-ключ',
+      useKey: 'Применить',
+      forgetKey: 'Забыть ключ',
+      keyHelp: 'Нужен, только если сервер требует API-ключи (право чтения). Хранится только в этой вкладке.',
+      synthetic: 'Демонстрационные данные: эти записи синтетические, созданы для демонстрации; '
+        + 'это не настоящая патентная статистика.',
+      filters: 'Фильтры',
+      countries: 'Страны',
+      countriesHelp: 'Коды ISO через запятую',
+      from: 'Год с',
+      to: 'Год по',
+      kind: 'Вид',
+      kindAll: 'Все виды',
+      kindInvention: 'Изобретения',
+      kindUtility: 'Полезные модели',
+      kindDesign: 'Промышленные образцы',
+      kindTrademark: 'Товарные знаки',
+      apply: 'Применить',
+      show: 'Показать',
+      shares: 'Доли',
+      counts: 'Количество',
+      exportPng: 'PNG',
+      exportSvg: 'SVG',
+      exportLabel: 'Скачать «{panel}» в формате {format}',
+      heatmapTitle: 'Области техники по странам',
+      trendsTitle: 'Динамика и аномалии',
+      by: 'Разрез',
+      byCountry: 'Страна',
+      byField: 'Область техники',
+      period: 'Период',
+      year: 'Год',
+      quarter: 'Квартал',
+      field: 'Область',
+      allFields: 'Все области',
+      anomalyList: 'Найденные аномалии',
+      anomalyItem: '{label}, {period}: {count} (ожидалось {expected}, оценка {score})',
+      anomalyNone: 'В этой выборке аномалий нет.',
+      anomalyMethod: 'Метод: {method}; аномалия, если |оценка| > {threshold}.',
+      heatmapDescription: 'Тепловая карта: {measure} по областям техники (строки) и странам '
+        + '(столбцы: {countries}). Наибольшее значение: {top}.',
+      trendsDescription: 'Линейный график числа заявок по периодам ({period}) в разрезе «{by}»: '
+        + '{series}. Отмечено аномалий: {anomalies}; их список следует за графиком.',
+      indicatorsDescription: 'Активность ведомства с момента открытия страницы. Последние значения: {values}.',
+      anomaly: 'Аномалия',
+      trend: 'тренд',
+      growth: 'прирост',
+      indicatorsTitle: 'Активность ведомства в реальном времени',
+      reportTitle: 'Построить отчёт',
+      dimensions: 'Группировать по',
+      measures: 'Показатели',
+      limit: 'Не более строк',
+      run: 'Построить отчёт',
+      csv: 'Скачать CSV',
+      footer: 'Графики построены с помощью Apache ECharts (включена в поставку, Apache-2.0). '
+        + 'Области техники: соответствие МПК и областей техники ВОИС.',
+      loading: 'Загрузка…',
+      noData: 'Нет данных для этих фильтров.',
+      rows: 'строк: {n}',
+      updatedAt: 'Обновлено {at}',
+      live: 'в реальном времени',
+      reconnecting: 'поток прерван; повторное подключение через 5 с',
+      needKey: 'Сервер требует API-ключ с правом чтения: введите его выше.',
+      badKey: 'Сервер отклонил API-ключ: {message}',
+      keySaved: 'API-ключ используется в этой вкладке.',
+      keyForgotten: 'API-ключ забыт.',
+      error: 'Ошибка: {message}',
+      pickOne: 'Выберите хотя бы одно измерение и один показатель.',
+      filterSummary: '{countries}, {from}–{to}',
+      country: 'Страна',
+      count: 'Количество',
+      share: 'Доля',
+      language: 'Язык',
+      portal: '← Портал поиска',
+      minutes: '{n} мин',
+      seconds: '{n} с',
+      indicatorNames: {
+        applications_today: 'Заявок сегодня',
+        in_examination: 'На экспертизе',
+        granted_this_month: 'Выдано в этом месяце',
+        searches_served: 'Выполнено поисков',
+        mean_assessment_seconds: 'Среднее время оценки',
+      },
+      dimensionNames: {
+        country: 'Страна', field: 'Область', field_name: 'Название области', sector: 'Сектор',
+        kind: 'Вид', status: 'Статус',
+        year: 'Год', quarter: 'Квартал', source: 'Источник',
+      },
+      measureNames: {
+        count: 'Количество (дробное)', applications: 'Заявки', share: 'Доля',
+      },
+    },
   };
-  const LANG = STRINGS[document.documentElement.lang] ? document.documentElement.lang : 'en';
+  const LANG_STORAGE = 'ipsim.lang'; // the portal's choice, shared with it
+  const LANGS = Object.keys(STRINGS);
+
+  /** The saved choice (the portal's), else the browser's language. */
+  function initialLang() {
+    let saved = null;
+    try {
+      saved = localStorage.getItem(LANG_STORAGE);
+    } catch (_) { /* storage blocked: fall back to the browser's language */ }
+    if (LANGS.includes(saved)) return saved;
+    return (navigator.language || '').toLowerCase().startsWith('ru') ? 'ru' : 'en';
+  }
+
+  const LANG = initialLang();
+  document.documentElement.lang = LANG;
   const S = STRINGS[LANG];
 
   /** The string for `key` with {name} placeholders filled from `vars`. */
@@ -420,7 +532,7 @@
   function indicatorValue(name, value) {
     if (value === null || value === undefined) return '—';
     if (name.endsWith('_seconds')) {
-      return value >= 120 ? `${number(value / 60, 1)} min` : `${number(value, 1)} s`;
+      return value >= 120 ? t('minutes', { n: number(value / 60, 1) }) : t('seconds', { n: number(value, 1) });
     }
     return number(value, 2);
   }
@@ -661,6 +773,9 @@
       },
     };
     delete option.dataZoom;  // the slider is for the screen; the file shows the whole range
+    // drawn once and disposed at once: an animation frame left pending would paint a disposed
+    // instance (an uncaught error inside ECharts)
+    option.animation = false;
     option.grid = { ...option.grid, top: (option.grid.top || 0) + 50 };
     if (option.legend) option.legend = { ...option.legend, top: 40 };
     if (option.xAxis && option.xAxis.position === 'top') option.grid.top += 10;
@@ -687,6 +802,13 @@
     for (const element of document.querySelectorAll('[data-i18n]')) {
       element.textContent = t(element.dataset.i18n);
     }
+    document.title = `ipsim — ${t('title')}`;
+    for (const element of document.querySelectorAll('[data-i18n-label]')) {
+      element.setAttribute('aria-label', t(element.dataset.i18nLabel));
+    }
+    for (const button of document.querySelectorAll('[data-lang]')) {
+      button.setAttribute('aria-pressed', String(button.dataset.lang === LANG));
+    }
     for (const button of document.querySelectorAll('[data-export]')) {
       const panel = $(`#${button.dataset.export}-title`).textContent;
       button.setAttribute('aria-label', t('exportLabel', {
@@ -707,6 +829,16 @@
 
   function wire() {
     $('#api-key').value = state.key;
+    // the language is the portal's choice too; every panel is drawn in it, so switch by reloading
+    for (const button of document.querySelectorAll('[data-lang]')) {
+      button.addEventListener('click', () => {
+        if (button.dataset.lang === LANG) return;
+        try {
+          localStorage.setItem(LANG_STORAGE, button.dataset.lang);
+        } catch (_) { /* not remembered: this load only */ }
+        location.reload();
+      });
+    }
     $('#key-form').addEventListener('submit', (event) => {
       event.preventDefault();
       state.key = $('#api-key').value.trim();
