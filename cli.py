@@ -23,6 +23,18 @@ from ipsim.clients.cli import cli
     metavar="ADDRESS",
     help="Ray cluster for sharded indexes: HOST:PORT, auto or ray://HOST:PORT (IPSIM_RAY_ADDRESS).",
 )
+@click.option(
+    "--insecure",
+    is_flag=True,
+    default=None,
+    help="Without API keys, listen on a non-loopback address anyway (IPSIM_INSECURE).",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(path_type=Path),
+    help="PEM certificate: serve HTTPS and gRPC over TLS (IPSIM_TLS_CERT).",
+)
+@click.option("--tls-key", type=click.Path(path_type=Path), help="PEM key (IPSIM_TLS_KEY).")
 def serve(
     data: Path | None,
     http: str | None,
@@ -30,13 +42,24 @@ def serve(
     config: Path | None,
     demo: bool | None,
     ray_address: str | None,
+    insecure: bool | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
 ) -> None:
     """Serve HTTP and gRPC; prints `ipsim ready http=… grpc=…` once both listen."""
     from ipsim.server.serve import run
 
     try:
         code = run(
-            data=data, http=http, grpc=grpc, config=config, demo=demo, ray_address=ray_address
+            data=data,
+            http=http,
+            grpc=grpc,
+            config=config,
+            demo=demo,
+            ray_address=ray_address,
+            insecure=insecure,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
         )
     except (ValidationError, ValueError) as exc:
         click.echo(f"error: settings: {exc}", err=True)
@@ -44,7 +67,11 @@ def serve(
     sys.exit(code)
 
 
-BENCHMARKS = (
+BENCH_CONCERNS = ("ann", "batching", "encode", "chem", "mesh", "seq", "e2e", "results")
+"""``ipsim bench`` per concern (benchmarks/README.md); the module names work as well."""
+BENCH_MODULES = {"seq": "bench_sequence", "e2e": "bench_http_overhead", "results": "results_md"}
+BENCHMARKS: tuple[str, ...] = (
+    *BENCH_CONCERNS,
     "batching",
     "http_overhead",
     "ann",
@@ -66,6 +93,7 @@ BENCHMARKS = (
     "ray",
     "anomalies",
 )
+BENCHMARKS = tuple(dict.fromkeys(BENCHMARKS))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
@@ -75,7 +103,7 @@ def bench(name: str, args: tuple[str, ...]) -> None:
     """Run a benchmark from a source checkout: `ipsim bench ann --quick` (benchmarks/README.md)."""
     import importlib
 
-    module = importlib.import_module(f"ipsim.benchmarks.bench_{name}")
+    module = importlib.import_module(f"ipsim.benchmarks.{BENCH_MODULES.get(name, 'bench_' + name)}")
     sys.exit(module.main(list(args)))
 
 

@@ -17,7 +17,13 @@ for the index alone, all queries in one call (FAISS on every core). Built indexe
 stores are cached under ``var/bench/`` (keyed by data and parameters): the first full run
 builds them (tens of minutes on 2 cores), later runs load them.
 
-    .venv/bin/python -m benchmarks.bench_ann [--quick] [--markdown FILE]
+``--index SPEC`` (repeatable: ``hnsw:M=16,ef_search=64``, ``ivf:nlist=256,nprobe=16``,
+``flat``) replaces the default families and their build parameters; a search knob in the
+spec joins the sweep and sets the store's. ``--model DIR`` embeds the vector set with another
+local sentence-transformers / Hugging Face model. The recall–QPS curves are plotted to
+``benchmarks/results/ann-cpu.png``.
+
+    ipsim bench ann [--quick] [--index SPEC ...] [--model DIR] [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -35,12 +41,15 @@ from typing import Any
 
 import faiss
 import numpy as np
+from tqdm import tqdm
 
-from ipsim.benchmarks import datasets
+from ipsim.benchmarks import datasets, plots
+from ipsim.benchmarks.index_spec import format_index_spec, index_spec_argument
 from ipsim.benchmarks.metrics import recall_at_k
 from ipsim.benchmarks.reference import Labels, Matrix
 from ipsim.benchmarks.report import Report, Table, add_common_arguments
 from ipsim.engine.pages import window_for
+from ipsim.engine.types import IndexSpec
 from ipsim.indexers.base import VectorIndex
 from ipsim.indexers.factory import load_index, make_index
 from ipsim.indexers.live_labels import search_params
@@ -55,6 +64,19 @@ _ADD_CHUNK = 50_000
 SearchFn = Callable[[Matrix], Labels]
 KNOBS = {"hnsw": ("efSearch", "ef_search"), "ivf": ("nprobe", "nprobe")}
 """Family → (the knob's FAISS name, ipsim's parameter name)."""
+FAMILIES = ("hnsw", "ivf", "flat")
+PATHS = ("raw FAISS", "ipsim index", "ipsim store")
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to measure of one family: build parameters, the knob sweep, the store's knob."""
+
+    family: str
+    params: dict[str, int]
+    sweep: list[int]
+    store_value: int
 
 
 @dataclass(frozen=True)
@@ -218,7 +240,7 @@ def sweep_raw(
 ) -> list[Point]:
     """Raw FAISS at each knob value, passed per call as FAISS search parameters."""
     points = []
-    for value in sweep:
+    for value in tqdm(sweep, desc=f"{family} raw FAISS", leave=False):
         params = (
             search_params("HNSW", None, efSearch=max(value, K))
             if family == "hnsw"
@@ -245,7 +267,7 @@ def sweep_index(
     """ipsim's index at each knob value (its public ``ef_search`` / ``nprobe`` attribute)."""
     points = []
     knob, attribute = KNOBS[family]
-    for value in sweep:
+    for value in tqdm(sweep, desc=f"{family} ipsim index", leave=False):
         setattr(index, attribute, value)
         recall, single, batch = measure(
             lambda q: index.search(q, K).labels, queries, truth, batch=True, repeat=repeat
@@ -264,6 +286,80 @@ def _ints(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
 
+def plans(args: argparse.Namespace, n: int) -> list[Plan]:
+    """The families to measure: from ``--index`` specs when given, else ``--families``."""
+    specs: list[IndexSpec] = args.index or [
+        IndexSpec(f.strip()) for f in args.families.split(",") if f.strip()
+    ]
+    out = []
+    for spec in specs:
+        if spec.type not in FAMILIES:
+            raise SystemExit(f"bench_ann measures {', '.join(FAMILIES)}, not {spec.type!r}")
+        given = {k: int(v) for k, v in spec.params.items()}
+        if spec.type == "hnsw":
+            params = {
+                "M": given.get("M", args.M),
+                "ef_construction": given.get("ef_construction", args.ef_construction),
+            }
+            sweep, store = _ints(args.ef_search), given.get("ef_search", args.store_ef_search)
+        elif spec.type == "ivf":
+            nlist = given.get("nlist", args.nlist or (128 if args.quick else 2048))
+            train = given.get("train_size", max(nlist * 39, min(n, 50 * nlist)))
+            params = {"nlist": nlist, "train_size": train}
+            sweep, store = _ints(args.nprobe), given.get("nprobe", args.store_nprobe)
+        else:
+            params, sweep, store = {}, [], 0
+        if spec.type in KNOBS and KNOBS[spec.type][1] in given and store not in sweep:
+            sweep = sorted([*sweep, store])
+        out.append(Plan(spec.type, params, sweep, store))
+    return out
+
+
+def flat_index_point(base: Matrix, queries: Matrix, truth: Labels, repeat: int) -> Point:
+    """ipsim's ``FlatIndex`` (``--index flat``): exact, so its cost is the whole point."""
+    index = make_index("flat", base.shape[1], "ip")
+    index.add(np.arange(len(base), dtype=np.int64), base)
+    recall, single, batch = measure(
+        lambda q: index.search(q, K).labels, queries, truth, batch=True, repeat=repeat
+    )
+    return Point("flat", "ipsim index", "", 0, recall, single, batch)
+
+
+def _knob(point: Point) -> str:
+    return f"{point.knob}={point.value}" if point.knob else "-"
+
+
+def _describe(plan: Plan) -> str:
+    if plan.family == "hnsw":
+        return (
+            f"M={plan.params['M']}, efConstruction={plan.params['ef_construction']}; efSearch "
+            f"swept {','.join(map(str, plan.sweep))}; store built with ef_search={plan.store_value}"
+        )
+    if plan.family == "ivf":
+        return (
+            f"IndexIVFFlat nlist={plan.params['nlist']}, trained on the first "
+            f"{plan.params['train_size']:,} vectors; nprobe swept {','.join(map(str, plan.sweep))}"
+            f"; store built with nprobe={plan.store_value}"
+        )
+    return "ipsim FlatIndex (exact) beside raw FAISS IndexFlatIP"
+
+
+def plot_curves(report: Report, flat: FlatBaseline, points: Sequence[Point]) -> None:
+    """Recall@10 against single-query QPS, one curve per family and path (ann-benchmarks)."""
+    curves: dict[str, tuple[list[float], list[float]]] = {
+        "flat raw FAISS": ([flat.recall], [flat.qps_single])
+    }
+    for p in points:
+        recall, qps = curves.setdefault(f"{p.family} {p.path}", ([], []))
+        recall.append(p.recall)
+        qps.append(p.qps_single)
+    plots.recall_qps(
+        report.plot_path(),
+        curves,
+        f"{report.name}\n(single-query QPS, one thread; {report.machine['cpu']})",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print the report (and append it as Markdown when asked)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -271,7 +367,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n", type=int, help="base vectors (default 1,000,000)")
     parser.add_argument("--queries", type=int, help="held-out queries (default 1000)")
     parser.add_argument("--flat-queries", type=int, help="queries timed on flat (default 100)")
-    parser.add_argument("--families", default="hnsw,ivf", help="comma list of hnsw, ivf")
+    parser.add_argument("--families", default="hnsw,ivf", help="comma list of hnsw, ivf, flat")
+    parser.add_argument(
+        "--index",
+        action="append",
+        type=index_spec_argument,
+        metavar="SPEC",
+        help="an index to measure, e.g. hnsw:M=32,ef_search=64 or ivf:nlist=1024,nprobe=32 or "
+        "flat (repeatable; replaces --families and its build parameters)",
+    )
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help="text model embedding the vector set (name or local model folder)",
+    )
     parser.add_argument("--M", type=int, default=32, help="HNSW M")
     parser.add_argument("--ef-construction", type=int, default=40, help="HNSW efConstruction")
     parser.add_argument("--ef-search", default="16,32,64,128,256", help="efSearch sweep")
@@ -286,24 +395,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_queries = args.queries or (100 if args.quick else 1000)
     flat_queries = args.flat_queries or (50 if args.quick else 100)
     args.repeat = args.repeat or (1 if args.quick else 3)
-    nlist = args.nlist or (128 if args.quick else 2048)
-    train_size = max(nlist * 39, min(n, 50 * nlist))
-    families = [f.strip() for f in args.families.split(",") if f.strip()]
+    todo = plans(args, n)
+    families = [plan.family for plan in todo]
     scale: datasets.Scale = "quick" if args.quick else "full"
     cache = datasets.cache_dir()
+    if args.model != DEFAULT_MODEL:  # built indexes are keyed by parameters, not data
+        cache = cache / f"ann-{Path(args.model).name}-{_key(args.model)}"
+        cache.mkdir(parents=True, exist_ok=True)
 
-    vectors = datasets.vector_set(n, n_queries, scale=scale)
-    hnsw = {"M": args.M, "ef_construction": args.ef_construction}
-    ivf = {"nlist": nlist, "train_size": train_size}
+    vectors = datasets.vector_set(n, n_queries, scale=scale, model=args.model)
     report = Report(
         f"bench_ann: recall@{K} and QPS on {n:,} x {vectors.base.shape[1]}",
         {
             "vectors": vectors.description,
             "ground truth": f"exact top-{K} by inner product (FAISS IndexFlatIP)",
-            "hnsw": f"M={args.M}, efConstruction={args.ef_construction}; efSearch swept "
-            f"{args.ef_search}; store built with ef_search={args.store_ef_search}",
-            "ivf": f"IndexIVFFlat nlist={nlist}, trained on the first {train_size:,} vectors; "
-            f"nprobe swept {args.nprobe}; store built with nprobe={args.store_nprobe}",
+            "model": args.model,
+            "indexes": "; ".join(
+                format_index_spec(IndexSpec(p.family, {**p.params})) for p in todo
+            ),
+            **{plan.family: _describe(plan) for plan in todo},
             "QPS": "single = one query per search call, in a loop (one FAISS thread); "
             f"batch = all {n_queries} queries in one call (FAISS on all cores); "
             f"flat single-query QPS over the first {flat_queries} queries; each QPS is the "
@@ -313,6 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "faiss threads": str(faiss.omp_get_max_threads()),
         },
     )
+    report.configure(args)
     report.print_header()
     truth = datasets.ground_truth(vectors, K)
     queries = vectors.queries
@@ -320,12 +431,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\nflat (raw FAISS IndexFlatIP) ...", flush=True)
     flat = flat_baseline(vectors.base, queries, truth, flat_queries, args.repeat)
     points: list[Point] = []
-    for family in families:
-        params, sweep, store_value = (
-            (hnsw, _ints(args.ef_search), args.store_ef_search)
-            if family == "hnsw"
-            else (ivf, _ints(args.nprobe), args.store_nprobe)
-        )
+    for plan in todo:
+        family, params, sweep, store_value = plan.family, plan.params, plan.sweep, plan.store_value
+        if family == "flat":
+            print("flat: ipsim FlatIndex ...", flush=True)
+            points.append(flat_index_point(vectors.base, queries, truth, args.repeat))
+            continue
         print(f"{family}: raw FAISS (build or load) ...", flush=True)
         started = time.perf_counter()
         raw = raw_index(family, vectors.base, params, cache)
@@ -364,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         table.add(
             p.family,
             p.path,
-            f"{p.knob}={p.value}",
+            _knob(p),
             p.recall,
             p.qps_single,
             p.qps_batch,
@@ -387,7 +498,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for family in families:
         raw_points = {p.value: p for p in points if p.family == family and p.path == "raw FAISS"}
-        for path in ("raw FAISS", "ipsim index", "ipsim store"):
+        paths = (
+            ("ipsim index",) if family == "flat" else ("raw FAISS", "ipsim index", "ipsim store")
+        )
+        for path in paths:
             best = first_at_target([p for p in points if p.family == family and p.path == path])
             if best is None:
                 summary.add(family, path, "none reached the target", None, None, None, None, None)
@@ -396,7 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             summary.add(
                 family,
                 path,
-                f"{best.knob}={best.value}",
+                _knob(best),
                 best.recall,
                 best.qps_single,
                 best.qps_single / flat_single,
@@ -404,7 +518,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 best.qps_single / raw_same.qps_single if raw_same else None,
             )
     report.tables.append(summary)
-    _goal_notes(report, points, families, flat_single)
+    _goal_notes(report, points, [f for f in families if f in KNOBS], flat_single)
+    plot_curves(report, flat, points)
     report.publish(args.markdown)
     return 0
 

@@ -134,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "shift found": f"a flag within ±{SHIFT_WINDOW} periods of the shift's start",
         },
     )
+    report.configure(args)
     report.print_header()
     table = Table(
         "recall and false-alarm rate by anomaly size (σ = sqrt(mean) of the Poisson noise)",

@@ -7,7 +7,11 @@ once with ``IPSIM_MAX_BATCH_SIZE=64`` (batched) and once with ``IPSIM_MAX_BATCH_
 and in batches of 64 by sentence-transformers directly. Goal: the server's
 batched/unbatched throughput ratio reaches 90% of the raw ratio, at no worse p95.
 
-    .venv/bin/python -m benchmarks.bench_batching [--quick] [--markdown FILE]
+Results: ``benchmarks/results/batching-cpu.json``, a latency histogram of both server modes
+(``batching-latency-cpu.png``) and throughput against batch size, server and raw
+(``batching-throughput-cpu.png``).
+
+    ipsim bench batching [--quick] [--model DIR] [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from ipsim.benchmarks import datasets
+from ipsim.benchmarks import datasets, plots
 from ipsim.benchmarks.load import LoadResult, RequestFn, run_load
 from ipsim.benchmarks.reference import TextModel, load_text_model
 from ipsim.benchmarks.report import Report, Table, add_common_arguments
@@ -196,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "model": args.model,
         },
     )
+    report.configure(args)
     report.print_header()
 
     print("\nraw ceiling ...", flush=True)
@@ -239,6 +244,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     table.add("raw one by one", requests, 0, ceiling.one_by_one, None, None, 1.0, None)
     table.add("raw batches", requests, 0, ceiling.batched, None, None, float(args.batch), None)
     report.tables.append(table)
+    plots.latency_histogram(
+        report.plot_path("latency"),
+        {
+            f"server {run.label} (max batch {run.max_batch_size})": [
+                s * 1e3 for s in run.load.latencies
+            ]
+            for run in runs
+        },
+        f"Search latency under {args.concurrency} concurrent clients ({requests} requests)",
+    )
+    sizes = [1, args.batch]
+    plots.throughput_by_batch(
+        report.plot_path("throughput"),
+        {
+            "server req/s (IPSIM_MAX_BATCH_SIZE)": (
+                sizes,
+                [unbatched.load.throughput, batched.load.throughput],
+            ),
+            "raw sentence-transformers texts/s": (sizes, [ceiling.one_by_one, ceiling.batched]),
+        },
+        f"Throughput against batch size ({args.model})",
+        unit="requests or texts per second",
+    )
 
     server_ratio = batched.load.throughput / unbatched.load.throughput
     share = server_ratio / ceiling.ratio

@@ -13,7 +13,10 @@ same number of threads (torch's default: one per core).
 Speed alone would flatter int8, so its vectors are compared with torch's: cosine per text
 and how many of each text's 10 nearest neighbours (among all the texts) stay the same.
 
-    .venv/bin/python -m benchmarks.bench_encode [--quick] [--markdown FILE]
+Results: ``benchmarks/results/encode-cpu.json`` and throughput against batch size
+(``encode-cpu.png``); ``--model DIR`` takes any local sentence-transformers model folder.
+
+    ipsim bench encode [--quick] [--model DIR] [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from tqdm import tqdm
 
-from ipsim.benchmarks import datasets
+from ipsim.benchmarks import datasets, plots
 from ipsim.benchmarks.metrics import Latency
 from ipsim.benchmarks.report import Report, Table, add_common_arguments
 from ipsim.models.registry import resolve_text_model
@@ -136,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "per-channel scales)",
         },
     )
+    report.configure(args)
     report.print_header()
     with tempfile.TemporaryDirectory() as tmp:
         exported = export_triton(args.model, Path(tmp))
@@ -148,15 +153,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Throughput",
             ["path", "batch", "texts/s", "p50 ms / batch", "p95 ms / batch", "× torch"],
         )
-        for batch in BATCH_SIZES:
+        series: dict[str, tuple[list[int], list[float]]] = {p: ([], []) for p in paths}
+        for batch in tqdm(BATCH_SIZES, desc="batch sizes", leave=False):
             timings = time_paths(paths, texts, batch)
             base = timings["torch fp32"].mean_ms
             for label, latency in timings.items():
                 rate = batch / (latency.mean_ms / 1e3)
+                series[label][0].append(batch)
+                series[label][1].append(rate)
                 table.add(
                     label, batch, rate, latency.p50_ms, latency.p95_ms, base / latency.mean_ms
                 )
         report.tables.append(table)
+        plots.throughput_by_batch(
+            report.plot_path(),
+            series,
+            f"Text encoder throughput against batch size ({name}, {threads} threads)",
+            unit="texts per second",
+        )
 
         reference = encoder.encode(texts)
         quality = Table(

@@ -170,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "after a write": "first call after a 1-document upsert + delete (deltas read)",
             },
         )
+        report.configure(args)
         report.print_header()
         try:
             report.tables += [

@@ -267,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "vectors": f"{n:,} x {DIM} (graphs: {graph_n:,}), embedding-like unit vectors",
         },
     )
+    report.configure(args)
+    report.device = "cuda" if report.machine["gpu"] != "none" else "cpu"
     report.print_header()
     if not gpus:
         report.notes.append("FAISS sees no GPU here: only the CPU rows were measured.")

@@ -161,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" {TIMEOUT_MS:.0f} ms",
         },
     )
+    report.configure(args)
     report.print_header()
     data = fresh_data_dir(datasets.cache_dir() / "federation-remote")
     with running_server(data) as server, httpx.Client(base_url=server.url, timeout=120) as http:

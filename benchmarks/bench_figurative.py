@@ -289,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "torch threads": str(torch.get_num_threads()),
         },
     )
+    report.configure(args)
     report.print_header()
 
     print("\nencoding the database ...", flush=True)

@@ -243,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "vectors": f"{n:,} x {DIM} embedding-like unit vectors, {len(BATCHES)} batch sizes",
         },
     )
+    report.configure(args)
+    report.device = "cuda" if report.machine["gpu"] != "none" else "cpu"
     report.print_header()
     flat_search(report, n, cuda)
     flat_index_on_cuda(report, cuda)

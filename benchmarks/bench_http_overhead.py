@@ -10,7 +10,12 @@ The components are timed too: the encoder alone and the store's search alone. A
 "cached" row repeats one query so the page cache answers it: what is left is the pure
 per-request cost of each path. Goal: HTTP p50 and p95 within 1.5x of in-process.
 
-    .venv/bin/python -m benchmarks.bench_http_overhead [--quick] [--markdown FILE]
+This is ``ipsim bench e2e`` (the end-to-end search through a real server): its results are
+``benchmarks/results/e2e-cpu.json`` and a latency histogram ``e2e-cpu.png``. ``--index SPEC``
+(``flat`` by default; ``hnsw:M=32,ef_search=64``, ``ivf:nlist=256,nprobe=16``…) sets the
+collection's index, ``--model DIR`` its text model (any local sentence-transformers folder).
+
+    ipsim bench e2e [--quick] [--index SPEC] [--model DIR] [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -25,15 +30,17 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from tqdm import tqdm
 
-from ipsim.benchmarks import datasets
+from ipsim.benchmarks import datasets, plots
+from ipsim.benchmarks.index_spec import format_index_spec, index_spec_argument
 from ipsim.benchmarks.metrics import Latency
 from ipsim.benchmarks.reference import load_text_model
 from ipsim.benchmarks.report import Report, Table, add_common_arguments
 from ipsim.benchmarks.server import fresh_data_dir, running_server
 from ipsim.engine.engine import Engine, EngineOptions
 from ipsim.engine.pages import window_for
-from ipsim.engine.types import SearchRequest
+from ipsim.engine.types import IndexSpec, SearchRequest
 from ipsim.indexers.store import CollectionStore, Record
 
 COLLECTION = "vectors"
@@ -45,14 +52,17 @@ GOAL = 1.5
 _WRITE_BATCH = 10_000
 
 
-def build_collection(data: Path, vectors: datasets.VectorSet, model: str) -> None:
-    """Write the base vectors as one-unit text documents of a flat collection under ``data``."""
+def build_collection(
+    data: Path, vectors: datasets.VectorSet, model: str, index: IndexSpec | None = None
+) -> None:
+    """Write the base vectors as one-unit text documents of a collection under ``data``."""
+    index = index or IndexSpec("flat")
     store = CollectionStore.create(
         data / "collections" / COLLECTION,
         dim=vectors.base.shape[1],
         metric="ip",
-        index_type="flat",
-        index_params={},
+        index_type=index.type,
+        index_params=dict(index.params),
         shards=1,
         meta={"modality": "text", "model": model},
     )
@@ -130,7 +140,8 @@ async def _interleaved(
             # CPU with the other's still-spinning worker threads, and a change in background
             # load hits both paths alike. Each path has its own page cache, so a text is a
             # cache miss on both.
-            for start in range(0, len(texts), BLOCK):
+            blocks = range(0, len(texts), BLOCK)
+            for start in tqdm(blocks, desc="HTTP / in-process blocks", leave=False):
                 block = texts[start : start + BLOCK]
                 await asyncio.sleep(SETTLE_S)
                 out.http_fresh += [await over_http(text) for text in block]
@@ -176,6 +187,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--vectors", type=int, help="collection size (default 100,000)")
     parser.add_argument("--queries", type=int, help="distinct query texts (default 300)")
     parser.add_argument("--model", default="all-MiniLM-L6-v2", help="text model (name or folder)")
+    parser.add_argument(
+        "--index",
+        type=index_spec_argument,
+        default=IndexSpec("flat"),
+        metavar="SPEC",
+        help="the collection's index: flat (default), hnsw:M=32,ef_search=64, ivf:nlist=256…",
+    )
     args = parser.parse_args(argv)
     n = args.vectors or (10_000 if args.quick else 100_000)
     n_queries = args.queries or (40 if args.quick else 300)
@@ -190,7 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = Report(
         "bench_http_overhead: HTTP search vs the same search in-process",
         {
-            "collection": f"flat, {vectors.description.split(';')[0]}; written straight "
+            "collection": f"{format_index_spec(args.index)}, "
+            f"{vectors.description.split(';')[0]}; written straight "
             "into the collection store as one-vector text documents",
             "queries": f"{n_queries} distinct real short texts, one request at a time, k={K}; "
             f"{WARMUP} warm-up queries first; cached = one text repeated {repeats} times "
@@ -199,13 +218,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "in-process": f"Engine.search in this process on a copy of the data directory "
             f"(same defaults), interleaved with the HTTP requests in blocks of {BLOCK} queries",
             "model": args.model,
+            "index": format_index_spec(args.index),
         },
+        bench="e2e",
     )
+    report.configure(args)
     report.print_header()
 
     print("\nwriting the collection ...", flush=True)
     started = time.perf_counter()
-    build_collection(data, vectors, args.model)
+    build_collection(data, vectors, args.model, args.index)
     print(f"  {time.perf_counter() - started:.0f} s", flush=True)
     print("encoder alone ...", flush=True)
     encoder = time_encoder(args.model, texts)
@@ -228,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("HTTP, cached query", http_cached),
         ("in-process, cached query", engine_cached),
         ("encoder alone (sentence-transformers, 1 text)", encoder),
-        (f"store search alone (flat, window {window_for(K)})", store),
+        (f"store search alone ({args.index.type}, window {window_for(K)})", store),
     ]
     summaries = {}
     for label, seconds in rows:
@@ -236,6 +258,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         summaries[label] = lat
         table.add(label, lat.count, lat.p50_ms, lat.p95_ms, lat.mean_ms)
     report.tables.append(table)
+    plots.latency_histogram(
+        report.plot_path(),
+        {
+            "HTTP (ipsim serve)": [s * 1e3 for s in http_fresh],
+            "in-process Engine.search": [s * 1e3 for s in engine_fresh],
+        },
+        f"Search latency, distinct queries, k={K}, {len(vectors.base):,} vectors "
+        f"({format_index_spec(args.index)})",
+    )
 
     http, inproc = Latency.of(http_fresh), Latency.of(engine_fresh)
     http_c, inproc_c = Latency.of(http_cached), Latency.of(engine_cached)

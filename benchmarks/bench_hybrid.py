@@ -223,6 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "quick": str(args.quick),
         },
     )
+    report.configure(args)
     report.print_header()
     report.tables += asyncio.run(run(args.model, titles, lee, extra, weights))
     report.notes.append(

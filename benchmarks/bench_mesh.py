@@ -16,7 +16,7 @@ network's point cloud, which is exactly what each encoder's ``encode`` reads.
    tier, E-measure, DCG, mAP and the precision–recall curve on the *test* shapes only
    (queries and database), never on shapes the network was trained on. The split is the
    checkpoint's ``meta.test_paths`` (without a checkpoint, the trainer's own deterministic
-   :func:`~ipsim.models.mesh_training.split_shapes`). Curves: ``results/mesh_pr.png``.
+   :func:`~ipsim.models.mesh_training.split_shapes`). Curves: ``results/mesh-pr-cpu.png``.
 2. Near-duplicate designs: each ``family`` member queries every valid mesh (itself left
    out) for another member. Then generated variants of each mesh (denser, coarser,
    shuffled, holed, half-flipped winding, and the file rewritten in another format by
@@ -57,8 +57,9 @@ import torch
 import trimesh
 from scipy.spatial import cKDTree
 
+from ipsim.benchmarks import plots
 from ipsim.benchmarks.bench_mesh_cuda import cuda_comparison, median_ms
-from ipsim.benchmarks.datasets import REPO, cache_dir, data_root
+from ipsim.benchmarks.datasets import cache_dir, data_root
 from ipsim.benchmarks.report import Report, Table, add_common_arguments
 from ipsim.models.base import Encoder, InvalidContent
 from ipsim.models.mesh import MeshEncoder, MeshUnit
@@ -104,7 +105,6 @@ NEXT_FORMAT = {"off": "ply", "ply": "obj", "obj": "stl", "stl": "off"}
 """The format a file is rewritten in for the "other file format" variant."""
 INVARIANCE = ("rotate", "scale", "scale_anisotropic", "translate", "subdivide", "decimate", "noise")
 TIMING_MESH = "cgal/elephant.off"
-RESULTS = REPO / "benchmarks" / "results"
 
 TWIN_SAMPLES = 4096
 TWIN_RATIO = 1.05
@@ -437,27 +437,6 @@ def fold_scores(
     return class_scores(vectors, [designs[i].label for i in rows]), len(rows)
 
 
-def plot_curves(curves: Mapping[str, Curve], title: str, path: Path) -> None:
-    """The precision–recall curves as a PNG (matplotlib, no display)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure, axes = plt.subplots(figsize=(5.5, 4.5), dpi=120)
-    for name, (recall, precision) in curves.items():
-        axes.plot(recall, precision, marker="o", markersize=3, label=name)
-    axes.set(xlabel="recall", ylabel="interpolated precision", xlim=(0, 1), ylim=(0, 1.02))
-    axes.set_xticks(RECALL_LEVELS[::2])
-    axes.set_title(title, fontsize=9)
-    axes.grid(alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-
-
 # --------------------------------------------------------------------- speed
 
 
@@ -553,6 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "search": "exact inner product of unit vectors (numpy)",
         },
     )
+    report.configure(args)
     report.print_header()
 
     print("\nencoding the valid meshes ...", flush=True)
@@ -573,8 +553,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "queries = database = each fold's test split",
     )
     report.tables.append(classes)
-    plot = RESULTS / "mesh_pr.png"
-    plot_curves(curves, f"Mesh classes: {shapes} test shapes, {scope}11-point PR", plot)
+    plot = report.plot_path("pr")
+    plots.precision_recall(
+        plot,
+        curves,
+        f"Mesh classes: {shapes} test shapes, {scope}11-point PR",
+        recall_ticks=RECALL_LEVELS[::2],
+    )
 
     families = {name: family_rank1(rows, designs, same) for name, rows in database.items()}
     family_table = Table(
@@ -641,7 +626,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Classes are coarse and unbalanced (weak labels); a class with one test shape is "
         "no query but stays in the database."
     )
-    report.notes.append(f"Precision-recall plot: {plot}")
+    if plot is not None:
+        report.notes.append(f"Precision-recall plot: {plot.name}")
     report.notes.append(f"Wall time {time.perf_counter() - started:.0f} s.")
     report.publish(args.markdown)
     return 0

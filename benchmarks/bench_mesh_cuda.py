@@ -122,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "torch": f"{torch.__version__}, CUDA {torch.version.cuda}",
         },
     )
+    report.configure(args)
+    report.device = "cuda" if report.machine["gpu"] != "none" else "cpu"
     report.print_header()
     report.tables += cuda_comparison(clouds.astype(np.float32), args.checkpoint, total)
     report.publish(args.markdown)

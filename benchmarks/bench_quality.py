@@ -197,6 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "models": ", ".join(models),
         },
     )
+    report.configure(args)
     report.print_header()
     table = Table("Quality", ["model", "path", *MEASURES])
     worst = 0.0

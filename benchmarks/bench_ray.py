@@ -73,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "timing": f"median of {reps} searches per batch size",
         },
     )
+    report.configure(args)
     report.print_header()
     local = sharded()
     table = Table("Search latency", ["batch", "in-process ms", "Ray ms", "Ray / in-process"])

@@ -185,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
         },
     )
+    report.configure(args)
     report.print_header()
     if args.ray:
         with _local_cluster() as address:

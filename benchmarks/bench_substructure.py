@@ -21,6 +21,7 @@ import csv
 import math
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -75,6 +76,14 @@ def build(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; print the report (and append it as Markdown when asked)."""
+    report, markdown = run(argv)
+    report.publish(markdown)
+    return 0
+
+
+def run(argv: Sequence[str] | None = None) -> tuple[Report, Path | None]:
+    """Measure; the report (unpublished) and the ``--markdown`` file (``bench_chem`` joins it)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser)
     parser.add_argument("--copies", type=int, default=1, help="repeat the database N times")
@@ -91,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "timing": f"best of {args.repeat} passes",
         },
     )
+    report.configure(args)
+    report.print_header()
     table = Table(
         "per query",
         ["query", "hits", "candidates", "full scan ms", "screened ms", "speed-up"],
@@ -121,8 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"speed-up over the query set: {full_total / screened_total:.1f}x in total time, "
         f"{geo:.1f}x geometric mean (goal >= {GOAL_SPEEDUP:.0f}x); hits identical for every query"
     )
-    report.publish(args.markdown)
-    return 0
+    return report, args.markdown
 
 
 def _full(query: Any, targets: Sequence[Any]) -> tuple[list[int], int]:

@@ -290,6 +290,13 @@ def measure(real: Packed, rows: int, n_queries: int, repeat: int, cuda: bool) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print the report (and append it as Markdown when asked)."""
+    report, markdown = run(argv)
+    report.publish(markdown)
+    return 0
+
+
+def run(argv: Sequence[str] | None = None) -> tuple[Report, Path | None]:
+    """Measure; the report (unpublished) and the ``--markdown`` file (``bench_chem`` joins it)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser)
     parser.add_argument("--rows", type=int, help="rows scanned (default 1,000,000; quick 100,000)")
@@ -320,6 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rdkit baseline": "DataStructs.BulkTanimotoSimilarity over the real set, one core",
         },
     )
+    report.configure(args)
     report.print_header()
     baseline = {fps.shape[1] * 8: rdkit_rate(fps, fps[: min(5, fps.shape[0])]) for fps in sets}
     results = []
@@ -327,8 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{fps.shape[1] * 8} bits ...", flush=True)
         results.append(measure(fps, rows, args.queries, repeat, args.device == "cuda"))
     publish(report, results, baseline)
-    report.publish(args.markdown)
-    return 0
+    return report, args.markdown
 
 
 def publish(report: Report, results: list[Measured], baseline: dict[int, float | None]) -> None:

@@ -86,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "path": "ipsim serve over HTTP, POST /v1/collections/marks/search, k=10",
         },
     )
+    report.configure(args)
     report.print_header()
     ids = {word: f"w{i}" for i, word in enumerate(words)}
     data = fresh_data_dir(datasets.cache_dir() / "trademark-words-data")

@@ -140,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bootstrap": f"{resamples} resamples of queries, seed {SEED}, 95 % percentile CI",
         },
     )
+    report.configure(args)
     report.print_header()
     vectors = load_text_model(MODEL).encode([t.title for t in titles]).astype(np.float64)
     scores = vectors @ vectors.T

@@ -23,6 +23,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from tqdm import tqdm
 
 from ipsim.benchmarks.reference import Labels, Matrix, exact_top_k, load_text_model
 
@@ -288,9 +289,10 @@ def embed_cached(
     # Longest first in big batches is what sentence-transformers does inside; chunks only
     # keep the progress line moving.
     parts = []
-    for start in range(0, len(texts), 8192):
-        parts.append(loaded.encode(texts[start : start + 8192], batch_size=64))
-        log(f"  {min(len(texts), start + 8192)}/{len(texts)}")
+    with tqdm(total=len(texts), desc=f"embedding with {name}", unit="text") as progress:
+        for start in range(0, len(texts), 8192):
+            parts.append(loaded.encode(texts[start : start + 8192], batch_size=64))
+            progress.update(len(parts[-1]))
     vectors = np.concatenate(parts)
     np.save(path.with_suffix(".tmp.npy"), vectors)
     path.with_suffix(".tmp.npy").replace(path)

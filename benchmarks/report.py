@@ -1,13 +1,18 @@
 """What every benchmark prints: the machine, its setup, result tables, and the same as Markdown.
 
 A report is printed as plain text and, with ``--markdown FILE``, appended to ``FILE`` as a
-Markdown section ready to paste into ``benchmarks/RESULTS.md``.
+Markdown section ready to paste into ``benchmarks/RESULTS.md``. Unless ``--no-results`` is
+given it is also written as JSON to ``benchmarks/results/<bench>-<cpu|gpu>.json`` (the latest
+run per benchmark and device kind), with the raw numbers of every table, from which
+``python -m benchmarks.results_md`` regenerates the tables of ``RESULTS.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import math
 import os
 import platform
 import shlex
@@ -16,9 +21,11 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 Cell = str | int | float | None
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+"""Where ``Report.publish`` writes its JSON and the benchmarks their plots."""
 
 
 def _cpu_model() -> str:
@@ -101,6 +108,26 @@ def machine() -> dict[str, str]:
     }
 
 
+def _raw(cell: Cell) -> Cell:
+    """A cell as JSON can hold it: NaN and infinities become None."""
+    if isinstance(cell, bool):
+        return cell
+    if isinstance(cell, int):
+        return int(cell)
+    if isinstance(cell, float):
+        return float(cell) if math.isfinite(cell) else None
+    return cell
+
+
+def _python(cell: Cell) -> Cell:
+    """A numpy scalar as its Python value (``np.float32`` is no ``float``); others unchanged."""
+    item = getattr(cell, "item", None)
+    if callable(item) and not isinstance(cell, str | int | float):
+        value: Cell = item()
+        return value
+    return cell
+
+
 def _format(cell: Cell) -> str:
     if cell is None:
         return "-"
@@ -125,14 +152,34 @@ class Table:
     title: str
     columns: Sequence[str]
     rows: list[list[str]] = field(default_factory=list)
+    values: list[list[Cell]] = field(default_factory=list)
+    """The same rows unformatted (NaN as None): what the JSON results keep."""
     _left: list[list[bool]] = field(default_factory=list)  # text cells align left
 
     def add(self, *cells: Cell) -> None:
         """Append a row (as many cells as columns)."""
         if len(cells) != len(self.columns):
             raise ValueError(f"{len(cells)} cells for {len(self.columns)} columns")
+        cells = tuple(_python(c) for c in cells)
         self.rows.append([_format(c) for c in cells])
+        self.values.append([_raw(c) for c in cells])
         self._left.append([isinstance(c, str) for c in cells])
+
+    def retitled(self, title: str) -> Table:
+        """The same rows under another title."""
+        return Table(title, self.columns, self.rows, self.values, self._left)
+
+    def to_json(self) -> dict[str, Any]:
+        """Title, columns and the raw rows."""
+        return {"title": self.title, "columns": list(self.columns), "rows": self.values}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Table:
+        """The table a JSON result holds, formatted as when it was printed."""
+        table = cls(str(data["title"]), [str(c) for c in data["columns"]])
+        for row in data["rows"]:
+            table.add(*row)
+        return table
 
     def text(self) -> str:
         """Aligned plain text: labels to the left, numbers to the right."""
@@ -170,6 +217,67 @@ class Report:
     notes: list[str] = field(default_factory=list)
     command: str = field(default_factory=lambda: _command_line())
     machine: dict[str, str] = field(default_factory=machine)
+    bench: str = ""
+    """The results name (``ann``, ``chem``, ``e2e``…); by default ``bench_X`` of the title."""
+    device: str = "cpu"
+    """What the measured paths ran on: ``cpu``, or a CUDA device (``gpu`` results)."""
+    results_dir: Path | None = RESULTS_DIR
+    """Where ``publish`` writes the JSON (None: nowhere); set from ``--results``."""
+    plots: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.bench:
+            head = self.name.split(":", 1)[0].strip()
+            self.bench = head.removeprefix("bench_").replace(" ", "_") or "bench"
+
+    @property
+    def kind(self) -> str:
+        """``cpu`` or ``gpu``: which results file this run replaces."""
+        return "cpu" if self.device == "cpu" else "gpu"
+
+    def configure(self, args: argparse.Namespace) -> None:
+        """Take ``--results`` / ``--no-results`` and a benchmark's ``--device`` from ``args``."""
+        results = getattr(args, "results", RESULTS_DIR)
+        self.results_dir = None if getattr(args, "no_results", False) else results
+        device = getattr(args, "device", None)
+        if isinstance(device, str) and device:
+            self.device = device
+
+    def plot_path(self, suffix: str = "") -> Path | None:
+        """Where a plot of this run goes (``<bench>[-suffix]-<kind>.png``), None: no plots.
+
+        The path is recorded in the JSON results; the caller draws it (``plots.py``).
+        """
+        if self.results_dir is None:
+            return None
+        name = "-".join(filter(None, [self.bench, suffix, self.kind])) + ".png"
+        path = self.results_dir / name
+        self.plots.append(name)
+        return path
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything the report says, with the tables' raw numbers."""
+        return {
+            "name": self.name,
+            "bench": self.bench,
+            "device": self.device,
+            "command": self.command,
+            "date": self.machine.get("date", ""),
+            "machine": self.machine,
+            "setup": self.setup,
+            "tables": [t.to_json() for t in self.tables],
+            "notes": self.notes,
+            "plots": self.plots,
+        }
+
+    def write_json(self, folder: Path) -> Path:
+        """Write ``<folder>/<bench>-<kind>.json`` (replacing the last run of that kind)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self.bench}-{self.kind}.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n")
+        tmp.replace(path)
+        return path
 
     def print_header(self, out: TextIO = sys.stdout) -> None:
         """The setup, printed before the measurements start."""
@@ -207,10 +315,24 @@ class Report:
             out.write(self.markdown() + "\n")
 
     def publish(self, markdown: Path | None) -> None:
-        """Print the results, and append them to ``markdown`` when a file is given."""
+        """Print the results, write the JSON results, append Markdown when a file is given."""
         self.print_results()
         if markdown is not None:
             self.write_markdown(markdown)
+        if self.results_dir is not None:
+            path = self.write_json(self.results_dir)
+            print(f"\nresults: {_shown(path)}", *map(_shown, self._plot_files()), sep="\n  ")
+
+    def _plot_files(self) -> list[Path]:
+        folder = self.results_dir or RESULTS_DIR
+        return [folder / name for name in self.plots if (folder / name).exists()]
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _command_line() -> str:
@@ -220,10 +342,20 @@ def _command_line() -> str:
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--quick`` (smoke-test size) and ``--markdown FILE`` (append the report there)."""
+    """``--quick``, ``--markdown FILE``, ``--results DIR`` / ``--no-results`` (JSON, plots)."""
     parser.add_argument(
         "--quick", action="store_true", help="small sizes: a smoke test in well under a minute"
     )
     parser.add_argument(
         "--markdown", type=Path, metavar="FILE", help="append the report to FILE as Markdown"
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS_DIR,
+        metavar="DIR",
+        help="write <bench>-<cpu|gpu>.json and the plots here (default benchmarks/results)",
+    )
+    parser.add_argument(
+        "--no-results", action="store_true", help="write no JSON results and no plots"
     )

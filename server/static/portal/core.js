@@ -105,15 +105,18 @@ function queryString(params) {
 }
 
 /** Call the API: JSON in and out by default. `as`: 'json' (default), 'text', 'blob' or
- * 'response'. Throws ApiError for a non-2xx answer, with the server's code and message. */
+ * 'response'; `raw`: a File/Blob sent as the body itself (with its own type) instead of JSON.
+ * Throws ApiError for a non-2xx answer, with the server's code and message. */
 export async function api(path, {
-  method = 'GET', body, params, headers = {}, as = 'json', signal,
+  method = 'GET', body, raw, params, headers = {}, as = 'json', signal,
 } = {}) {
   const sent = { Accept: as === 'json' ? 'application/json' : '*/*', ...headers };
   if (apiKey) sent.Authorization = `Bearer ${apiKey}`;
-  if (body !== undefined) sent['Content-Type'] = 'application/json';
+  if (raw !== undefined) sent['Content-Type'] = raw.type || 'application/octet-stream';
+  else if (body !== undefined) sent['Content-Type'] = 'application/json';
+  const payload = raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body);
   const response = await fetch(path + queryString(params), {
-    method, headers: sent, signal, body: body === undefined ? undefined : JSON.stringify(body),
+    method, headers: sent, signal, body: payload,
   });
   if (!response.ok) {
     let code = `http_${response.status}`;

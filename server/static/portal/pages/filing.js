@@ -6,7 +6,7 @@
  * files one application; editing the form after a filing starts a new fill (a new key). */
 
 import {
-  ApiError, addStrings, api, clearErrors, el, field, fieldError, fileProblem, lang, limits,
+  addStrings, api, clearErrors, el, field, fieldError, fileProblem, lang, limits,
   number, pager, score, section, showError, status, t,
 } from '../core.js';
 
@@ -260,16 +260,7 @@ const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
 /** Upload one file as an attachment (raw body; the JSON helper of core.js cannot send bytes)
  * → its sha256. Uses the API key of this tab, as core.js does. */
 async function upload(file) {
-  const headers = { 'Content-Type': file.type || 'application/octet-stream', Accept: 'application/json' };
-  const key = sessionStorage.getItem('ipsim.apiKey');
-  if (key) headers.Authorization = `Bearer ${key}`;
-  const response = await fetch('/v1/attachments', { method: 'POST', headers, body: file });
-  const answer = await response.json().catch(() => null);
-  if (!response.ok) {
-    const error = (answer && answer.error) || { code: `http_${response.status}`, message: response.statusText };
-    throw new ApiError(response.status, error.code, error.message);
-  }
-  return answer.sha256;
+  return (await api('/v1/attachments', { method: 'POST', raw: file })).sha256;
 }
 
 /** Why a file cannot be attached (null when it can): images up to the image limit, meshes up
