@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 READY = re.compile(r"^ipsim ready http=(\S+) grpc=(\S+)$")
@@ -154,6 +156,15 @@ class PortalPage:
         self.page.wait_for_selector("#view > section")
         return self.page
 
+    def search_api(self, collection: str, body: dict[str, Any]) -> dict[str, Any]:
+        """What the HTTP API answers for ``body`` (to compare with what the page shows)."""
+        response = httpx.post(
+            f"{self.url}/v1/collections/{collection}/search", json=body, timeout=120
+        )
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
     def assert_clean(self) -> None:
         """No console error, uncaught exception or failed request so far."""
         assert self.watch.errors == [], self.watch.errors
@@ -172,3 +183,16 @@ def portal(chromium_browser: Any, demo_server: ServerProcess) -> Iterator[Portal
     page.set_default_timeout(60_000)
     yield PortalPage(page, Watch.on(page), demo_server.url)
     context.close()
+
+
+def submit_search(page: Any, collection: str, click: str, drawn: str) -> dict[str, Any]:
+    """Click ``click`` on the portal ``page``; the search body it sent, once ``drawn`` shows."""
+    with page.expect_response(
+        lambda r: (
+            r.request.method == "POST" and r.url.endswith(f"/v1/collections/{collection}/search")
+        )
+    ) as answered:
+        page.click(click)
+    page.wait_for_selector(drawn)
+    body: dict[str, Any] = json.loads(answered.value.request.post_data)
+    return body

@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 from rdkit import Chem
 from support.browser import screenshot
 
-from .conftest import PortalPage, ServerProcess
+from .conftest import PortalPage, ServerProcess, submit_search
 
 CAFFEINE = "CN1C=NC2=C1C(=O)N(C(=O)N2C)C"  # demo/chemicals.jsonl holds it as "caffeine"
 AMINE = "c[NX3;H2]"
@@ -30,10 +29,7 @@ IMAGES_DRAWN = """(images) => images.length > 0 && images.every(
 
 
 def _api(portal: PortalPage, body: dict[str, Any]) -> dict[str, Any]:
-    response = httpx.post(f"{portal.url}/v1/collections/molecules/search", json=body, timeout=60)
-    assert response.status_code == 200, response.text
-    answer: dict[str, Any] = response.json()
-    return answer
+    return portal.search_api("molecules", body)
 
 
 def _open(portal: PortalPage) -> Any:
@@ -44,13 +40,7 @@ def _open(portal: PortalPage) -> Any:
 
 def _submit(page: Any, click: str = "#chem-submit") -> dict[str, Any]:
     """Search (by clicking `click`); the body the page sent, once its answer is drawn."""
-    with page.expect_response(
-        lambda r: r.request.method == "POST" and r.url.endswith("/v1/collections/molecules/search")
-    ) as answered:
-        page.click(click)
-    page.wait_for_selector("#chem-results[aria-busy=false] .pager")
-    body: dict[str, Any] = json.loads(answered.value.request.post_data)
-    return body
+    return submit_search(page, "molecules", click, "#chem-results[aria-busy=false] .pager")
 
 
 def _shown(page: Any) -> list[dict[str, Any]]:

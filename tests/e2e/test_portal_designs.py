@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import httpx
 from PIL import Image
 from support.browser import Watch, screenshot
 
-from .conftest import PortalPage, ServerProcess
+from .conftest import PortalPage, ServerProcess, submit_search
 
 ROOT = Path(__file__).resolve().parents[2]
 MESH = ROOT / "demo" / "meshes" / "cgal" / "anchor.off"
@@ -46,10 +45,7 @@ THUMBS_LOADED = """() => {
 
 
 def _api(portal: PortalPage, body: dict[str, Any]) -> dict[str, Any]:
-    response = httpx.post(f"{portal.url}/v1/collections/designs/search", json=body, timeout=120)
-    assert response.status_code == 200, response.text
-    answer: dict[str, Any] = response.json()
-    return answer
+    return portal.search_api("designs", body)
 
 
 def _open(portal: PortalPage) -> Any:
@@ -60,13 +56,8 @@ def _open(portal: PortalPage) -> Any:
 
 
 def _submit(page: Any, click: str = "#dz-submit") -> dict[str, Any]:
-    with page.expect_response(
-        lambda r: r.request.method == "POST" and r.url.endswith("/v1/collections/designs/search")
-    ) as answered:
-        page.click(click)
-    page.wait_for_selector("#dz-results[aria-busy=false] .pager")
-    body: dict[str, Any] = json.loads(answered.value.request.post_data)
-    return body
+    """Search (by clicking `click`); the body the page sent, once its answer is drawn."""
+    return submit_search(page, "designs", click, "#dz-results[aria-busy=false] .pager")
 
 
 def _shown(page: Any) -> list[str]:
