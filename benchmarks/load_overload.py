@@ -45,7 +45,9 @@ class Burst:
         return sum(
             1
             for o in self.outcomes.items
-            if o.status == "429" and (o.retry_after or "").isdigit() and int(o.retry_after or 0) >= 1
+            if o.status == "429"
+            and (o.retry_after or "").isdigit()
+            and int(o.retry_after or 0) >= 1
         )
 
     @property
@@ -61,7 +63,11 @@ class Burst:
     def keeps_latency(self, quiet: Outcomes) -> bool:
         """Admitted p95 within :data:`ADMITTED_P95_FACTOR` of the quiet p95."""
         calm, busy = quiet.latency(), self.outcomes.latency()
-        return calm is not None and busy is not None and busy.p95_ms <= ADMITTED_P95_FACTOR * calm.p95_ms
+        return (
+            calm is not None
+            and busy is not None
+            and busy.p95_ms <= ADMITTED_P95_FACTOR * calm.p95_ms
+        )
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,9 @@ def measure(
 
 def _run(url: str, traffic: MixedTraffic, first: int, rate: float, seconds: float) -> Outcomes:
     searches = traffic.text_searches(first)
-    return asyncio.run(offer(url, searches, rate=rate, seconds=seconds, max_in_flight=MAX_IN_FLIGHT))
+    return asyncio.run(
+        offer(url, searches, rate=rate, seconds=seconds, max_in_flight=MAX_IN_FLIGHT)
+    )
 
 
 def table(overload: Overload, burst_s: float) -> Table:
