@@ -6,7 +6,8 @@ are rare (a repeated query is answered from the server's page cache, not searche
 * text: a patent title followed by the first words of another title;
 * trademarks: a real word in each word mode (spelling, phonetic, semantic, all fused),
   and a Tango icon as a figurative mark (image mode);
-* chemistry: NCI structures as SMILES, in similarity and substructure mode;
+* chemistry: NCI structures as SMILES, in similarity and substructure mode (substructure
+  queries only from those within the server's query size limit, as a real one would be);
 * sequences: a stretch of a protein from the demo ST.26 listings (a fragment search);
 * designs: a demo OFF mesh with a comment line that makes its bytes unique;
 * upserts: one new text document (two titles joined) into ``patents``.
@@ -26,7 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rdkit import Chem
+
 from ipsim.benchmarks.open_loop import Call
+from ipsim.models.chemical import MAX_QUERY_ATOMS
 from ipsim.models.sequence_formats import parse_st26, sequence_document
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
@@ -80,6 +84,8 @@ class DemoQueries:
     words: list[str]
     icons: list[str]
     smiles: list[str]
+    substructures: list[str]
+    """The SMILES small enough to be a substructure query (at most ``MAX_QUERY_ATOMS``)."""
     proteins: list[str]
     meshes: list[bytes]
 
@@ -92,6 +98,7 @@ class DemoQueries:
         words = [str(m["content"]["word"]) for m in marks if "word" in m["content"]]
         icons = [str(m["content"]["image_b64"]) for m in marks if "image_b64" in m["content"]]
         smiles = [str(c["content"]["smiles"]) for c in _jsonl(demo / "chemicals.jsonl")]
+        substructures = [s for s in smiles if _atoms(s) <= MAX_QUERY_ATOMS]
         proteins = []
         for listing_path in sorted((demo / "sequences").glob("*.st26.xml")):
             listing = parse_st26(listing_path.read_bytes())
@@ -102,15 +109,22 @@ class DemoQueries:
         with (demo / "meshes" / "labels.csv").open() as labels:
             paths = [row["path"] for row in csv.DictReader(labels)]
         meshes = [(demo / "meshes" / p).read_bytes() for p in paths if p.endswith(".off")]
-        return cls(titles, words, icons, smiles, proteins, meshes)
+        return cls(titles, words, icons, smiles, substructures, proteins, meshes)
 
     def sizes(self) -> str:
         """How much of each there is, for the report's setup."""
         return (
             f"{len(self.titles)} patent titles, {len(self.words)} trademark words, "
-            f"{len(self.icons)} icons, {len(self.smiles)} SMILES, {len(self.proteins)} "
+            f"{len(self.icons)} icons, {len(self.smiles)} SMILES ({len(self.substructures)} of "
+            f"them within the substructure query limit), {len(self.proteins)} "
             f"proteins, {len(self.meshes)} OFF meshes"
         )
+
+
+def _atoms(smiles: str) -> int:
+    """Atoms of a SMILES as the server counts them for a query (an unsanitised parse)."""
+    mol = Chem.MolFromSmiles(smiles, sanitize=False)
+    return int(mol.GetNumAtoms()) if mol is not None else 0
 
 
 def _post(label: str, collection: str, body: dict[str, Any]) -> Call:

@@ -76,6 +76,8 @@ class Overload:
 
     quiet: Outcomes
     bursts: list[Burst]
+    unbounded: Burst | None = None
+    """The largest burst again, against a server with the default queue (for contrast)."""
 
 
 def measure(
@@ -96,6 +98,16 @@ def measure(
     return Overload(quiet, bursts)
 
 
+def measure_default_queue(data: Path, traffic: MixedTraffic, rate: float, burst_s: float) -> Burst:
+    """The same kind of burst against a server with the default queue (4096 items)."""
+    with running_server(data) as server:
+        _run(server.url, traffic, 10_000_000, 2.0, 2.0)  # warm-up
+        outcomes = _run(server.url, traffic, 40_000_000, rate, burst_s)
+        statuses = dict(outcomes.statuses())
+        print(f"  default queue, burst {rate:g} req/s: {outcomes.ok} admitted, {statuses}")
+    return Burst(rate, outcomes)
+
+
 def _run(url: str, traffic: MixedTraffic, first: int, rate: float, seconds: float) -> Outcomes:
     searches = traffic.text_searches(first)
     return asyncio.run(
@@ -110,8 +122,12 @@ def table(overload: Overload, burst_s: float) -> Table:
         ["phase", "offered req/s", "sent", "admitted", "p50 ms", "p95 ms", "p99 ms", "429",
          "429 with Retry-After >= 1", "not sent (client limit)", "other errors"],
     )  # fmt: skip
+    rows: list[tuple[str, float, Outcomes, Burst | None]]
     rows = [("quiet baseline", QUIET_RATE, overload.quiet, None)]
     rows += [("burst", b.rate, b.outcomes, b) for b in overload.bursts]
+    if overload.unbounded is not None:
+        rows.append(("burst, default queue", overload.unbounded.rate, overload.unbounded.outcomes,
+                     overload.unbounded))  # fmt: skip
     for phase, rate, outcomes, burst in rows:
         latency = outcomes.latency()
         statuses = outcomes.statuses()
@@ -151,10 +167,27 @@ def notes(overload: Overload) -> list[str]:
             lines.append(f"Burst {burst.rate:g} req/s: no admitted requests to compare.")
             continue
         kept = burst.keeps_latency(overload.quiet)
+        bound = queue_bound_ms(burst, quiet.p95_ms)
         lines.append(
             f"Overload goal 2 at {burst.rate:g} req/s (admitted p95 <= {ADMITTED_P95_FACTOR:g}x "
             f"quiet p95): {'MET' if kept else 'NOT MET'} — admitted p50/p95 "
             f"{busy.p50_ms:.0f}/{busy.p95_ms:.0f} ms vs quiet {quiet.p50_ms:.0f}/"
-            f"{quiet.p95_ms:.0f} ms ({burst.rejected:,} rejected, {burst.not_sent:,} not sent)."
+            f"{quiet.p95_ms:.0f} ms ({burst.rejected:,} rejected, {burst.not_sent:,} not sent); "
+            f"the wait a full queue allows (quiet p95 + 2 x {QUEUE} items at the admitted "
+            f"{burst.outcomes.throughput:.0f} req/s) is {bound:.0f} ms."
+        )
+    if overload.unbounded is not None:
+        busy = overload.unbounded.outcomes.latency()
+        shown = f"p50/p95 {busy.p50_ms:,.0f}/{busy.p95_ms:,.0f} ms" if busy else "no answers"
+        lines.append(
+            f"For contrast, the same {overload.unbounded.rate:g} req/s burst against the default "
+            f"queue (4096 items): {overload.unbounded.outcomes.ok:,} admitted, {shown}, "
+            f"{overload.unbounded.rejected:,} x 429."
         )
     return lines
+
+
+def queue_bound_ms(burst: Burst, quiet_p95_ms: float) -> float:
+    """Quiet p95 plus the time to encode a full queue and the batch ahead of it."""
+    rate = burst.outcomes.throughput
+    return quiet_p95_ms + (2 * QUEUE / rate * 1000 if rate > 0 else float("inf"))

@@ -25,6 +25,8 @@ from ipsim.benchmarks.metrics import Latency
 
 TIMEOUT = "timeout"
 CLIENT_LIMIT = "client-limit"
+MAX_IDLE_S = 2.0
+DETAIL_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class Outcome:
     """From when the request was due to the end of its answer (NaN when none came)."""
     retry_after: str | None = None
     """The ``Retry-After`` header of the answer, when it had one."""
+    detail: str | None = None
+    """The start of the body of an error answer other than 429 (what went wrong)."""
 
     @property
     def ok(self) -> bool:
@@ -67,6 +71,8 @@ class Outcomes:
     items: list[Outcome] = field(default_factory=list)
     elapsed_s: float = 0.0
     client_cpu_s: float = 0.0
+    reconnects: int = 0
+    """Requests resent once on a new connection after a reused one failed."""
 
     def only(self, label: str) -> Outcomes:
         """The outcomes of one label (same elapsed time)."""
@@ -96,6 +102,14 @@ class Outcomes:
         """Failed requests whose status is not one of ``allowed``."""
         keep = set(allowed)
         return sum(n for status, n in self.statuses().items() if status not in keep)
+
+    def error_examples(self) -> dict[tuple[str, str], str]:
+        """One error body per (label, status), for answers other than 2xx and 429."""
+        examples: dict[tuple[str, str], str] = {}
+        for o in self.items:
+            if o.detail is not None:
+                examples.setdefault((o.label, o.status), o.detail)
+        return examples
 
     def latency(self) -> Latency | None:
         """Percentiles of the 2xx answers (None when there were none)."""
@@ -150,42 +164,61 @@ async def offer(
 
 
 async def _one(pool: _Pool, request: Call, scheduled: float, results: Outcomes) -> None:
-    connection = None
-    try:
-        connection = await pool.take()
-        status, retry_after = await connection.send(request)
-    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-        if connection is not None:
-            connection.close()
-        results.items.append(Outcome(request.label, type(exc).__name__, float("nan")))
+    for attempt in range(2):
+        connection: _Connection | None = None
+        try:
+            connection = await pool.take()
+            status, retry_after, body = await connection.send(request)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            if connection is not None:
+                connection.close()
+                if connection.used and attempt == 0:
+                    # The server may close a keep-alive connection as we reuse it: resend
+                    # once on a new one, as HTTP clients do, and count it.
+                    results.reconnects += 1
+                    continue
+            results.items.append(Outcome(request.label, type(exc).__name__, float("nan")))
+            return
+        except asyncio.CancelledError:
+            if connection is not None:
+                connection.close()
+            raise
+        pool.give_back(connection)
+        latency = time.perf_counter() - scheduled
+        detail = body[:DETAIL_CHARS].decode(errors="replace") if status >= 300 else None
+        if status == 429:
+            detail = None
+        results.items.append(Outcome(request.label, str(status), latency, retry_after, detail))
         return
-    except asyncio.CancelledError:
-        if connection is not None:
-            connection.close()
-        raise
-    pool.give_back(connection)
-    latency = time.perf_counter() - scheduled
-    results.items.append(Outcome(request.label, str(status), latency, retry_after))
 
 
 class _Pool:
-    """Idle keep-alive connections to one server; a new one when none is idle."""
+    """Idle keep-alive connections to one server; a new one when none is idle.
+
+    A connection idle for longer than :data:`MAX_IDLE_S` is dropped rather than reused: the
+    server closes idle keep-alive connections (uvicorn after 5 s) and a request sent as it
+    does so is lost.
+    """
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self._idle: list[_Connection] = []
+        self._idle: list[tuple[float, _Connection]] = []
         self._all: list[_Connection] = []
 
     async def take(self) -> _Connection:
-        if self._idle:
-            return self._idle.pop()
+        while self._idle:
+            since, connection = self._idle.pop()
+            if time.perf_counter() - since <= MAX_IDLE_S:
+                return connection
+            connection.close()
         reader, writer = await asyncio.open_connection(self.host, self.port)
         connection = _Connection(self.host, reader, writer)
         self._all.append(connection)
         return connection
 
     def give_back(self, connection: _Connection) -> None:
-        self._idle.append(connection)
+        connection.used = True
+        self._idle.append((time.perf_counter(), connection))
 
     def close(self) -> None:
         for connection in self._all:
@@ -201,9 +234,11 @@ class _Connection:
     host: str
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
+    used: bool = False
+    """It has answered a request before (a failure on it may be a closed keep-alive)."""
 
-    async def send(self, request: Call) -> tuple[int, str | None]:
-        """The answer's status and its ``Retry-After`` header (None when absent)."""
+    async def send(self, request: Call) -> tuple[int, str | None, bytes]:
+        """The answer's status, its ``Retry-After`` header (None when absent) and body."""
         head = (
             f"{request.method} {request.path} HTTP/1.1\r\nHost: {self.host}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(request.body)}\r\n\r\n"
@@ -220,8 +255,8 @@ class _Connection:
                 length = int(value)
             elif key == b"retry-after":
                 retry_after = value.strip().decode()
-        await self.reader.readexactly(length)
-        return status, retry_after
+        body = await self.reader.readexactly(length)
+        return status, retry_after, body
 
     def close(self) -> None:
         self.writer.close()
