@@ -92,6 +92,7 @@ BENCHMARKS: tuple[str, ...] = (
     "reindex",
     "ray",
     "anomalies",
+    "load",
 )
 BENCHMARKS = tuple(dict.fromkeys(BENCHMARKS))
 

@@ -162,11 +162,12 @@ class MixedTraffic:
         if label == "trademark image":
             body = {"query": {"image_b64": rng.choice(q.icons)}, "mode": "image", "k": 10}
             return _post(label, "trademarks", body)
-        if label in ("chemical similarity", "chemical substructure"):
-            mode = label.split()[1]
-            return _post(
-                label, "molecules", {"query": {"smiles": rng.choice(q.smiles)}, "mode": mode}
-            )
+        if label == "chemical similarity":
+            body = {"query": {"smiles": rng.choice(q.smiles)}, "mode": "similarity"}
+            return _post(label, "molecules", body)
+        if label == "chemical substructure":
+            body = {"query": {"smiles": rng.choice(q.substructures)}, "mode": "substructure"}
+            return _post(label, "molecules", body)
         if label == "protein sequence":
             protein = rng.choice(q.proteins)
             start = rng.randrange(0, max(1, len(protein) // 4))
