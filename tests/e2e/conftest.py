@@ -130,9 +130,11 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
         proc.terminate()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator[Any]:
-    """Debian's chromium under Playwright, headless, for the whole session."""
+    """Debian's chromium under Playwright, headless, for one test module. Not longer: while
+    Playwright's sync API is open, an event loop runs on this thread, and the async tests
+    that come after (pytest-asyncio) could not start theirs."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
     from support.browser import chromium
 
