@@ -173,18 +173,28 @@ class PortalPage:
         assert self.watch.failed == [], self.watch.failed
 
 
-@pytest.fixture
-def portal(chromium_browser: Any, demo_server: ServerProcess) -> Iterator[PortalPage]:
-    """A fresh tab (English, desktop width) on the demo server's portal."""
+def _tab(browser: Any, server: ServerProcess, width: int, height: int) -> Iterator[PortalPage]:
     from support.browser import Watch
 
-    context = chromium_browser.new_context(
-        viewport={"width": 1300, "height": 900}, locale="en-US", accept_downloads=True
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, locale="en-US", accept_downloads=True
     )
     page = context.new_page()
     page.set_default_timeout(60_000)
-    yield PortalPage(page, Watch.on(page), demo_server.url)
+    yield PortalPage(page, Watch.on(page), server.url)
     context.close()
+
+
+@pytest.fixture
+def portal(chromium_browser: Any, demo_server: ServerProcess) -> Iterator[PortalPage]:
+    """A fresh tab (English, desktop width) on the demo server's portal."""
+    yield from _tab(chromium_browser, demo_server, 1300, 900)
+
+
+@pytest.fixture
+def phone_portal(chromium_browser: Any, demo_server: ServerProcess) -> Iterator[PortalPage]:
+    """A fresh tab (English) the width of a phone (390 px)."""
+    yield from _tab(chromium_browser, demo_server, 390, 844)
 
 
 def submit_search(page: Any, collection: str, click: str, drawn: str) -> dict[str, Any]:

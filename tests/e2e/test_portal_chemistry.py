@@ -11,7 +11,7 @@ from typing import Any
 from rdkit import Chem
 from support.browser import screenshot
 
-from .conftest import PortalPage, ServerProcess, submit_search
+from .conftest import PortalPage, submit_search
 
 CAFFEINE = "CN1C=NC2=C1C(=O)N(C(=O)N2C)C"  # demo/chemicals.jsonl holds it as "caffeine"
 AMINE = "c[NX3;H2]"
@@ -229,27 +229,19 @@ def test_bad_inputs_are_named_next_to_their_field(portal: PortalPage) -> None:
     portal.assert_clean()
 
 
-def test_russian_and_a_phone(chromium_browser: Any, demo_server: ServerProcess) -> None:
-    from support.browser import Watch
-
-    context = chromium_browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
-    try:
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        portal = PortalPage(page, Watch.on(page), demo_server.url)
-        page = _open(portal)
-        page.click("button[data-lang=ru]")
-        page.wait_for_function("() => document.documentElement.lang === 'ru'")
-        page.wait_for_selector("#chem-collection option[value=molecules]", state="attached")
-        assert page.inner_text("#page-title") == "Химия"
-        assert page.inner_text("label[for=chem-mode]") == "Режим поиска"
-        assert page.inner_text("#chem-mode option[value=substructure]") == "По подструктуре"
-        page.fill("#chem-smiles", CAFFEINE)
-        _submit(page)
-        assert page.inner_text("#chem-results .pager .total").startswith("Всего записей:")
-        assert page.inner_text("#chem-query figcaption") == "Структура запроса"
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        screenshot(page, "portal/chemistry-phone-ru")
-        portal.assert_clean()
-    finally:
-        context.close()
+def test_russian_and_a_phone(phone_portal: PortalPage) -> None:
+    portal = phone_portal
+    page = _open(portal)
+    page.click("button[data-lang=ru]")
+    page.wait_for_function("() => document.documentElement.lang === 'ru'")
+    page.wait_for_selector("#chem-collection option[value=molecules]", state="attached")
+    assert page.inner_text("#page-title") == "Химия"
+    assert page.inner_text("label[for=chem-mode]") == "Режим поиска"
+    assert page.inner_text("#chem-mode option[value=substructure]") == "По подструктуре"
+    page.fill("#chem-smiles", CAFFEINE)
+    _submit(page)
+    assert page.inner_text("#chem-results .pager .total").startswith("Всего записей:")
+    assert page.inner_text("#chem-query figcaption") == "Структура запроса"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "portal/chemistry-phone-ru")
+    portal.assert_clean()

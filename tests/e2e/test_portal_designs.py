@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 from PIL import Image
-from support.browser import Watch, screenshot
+from support.browser import screenshot
 
-from .conftest import PortalPage, ServerProcess, submit_search
+from .conftest import PortalPage, submit_search
 
 ROOT = Path(__file__).resolve().parents[2]
 MESH = ROOT / "demo" / "meshes" / "cgal" / "anchor.off"
@@ -212,27 +212,21 @@ def test_a_broken_mesh_is_named_next_to_the_file_input(portal: PortalPage) -> No
     portal.assert_clean()
 
 
-def test_russian_and_a_phone(chromium_browser: Any, demo_server: ServerProcess) -> None:
-    context = chromium_browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
-    try:
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        portal = PortalPage(page, Watch.on(page), demo_server.url)
-        page = _open(portal)
-        page.click("button[data-lang=ru]")
-        page.wait_for_function("() => document.documentElement.lang === 'ru'")
-        page.wait_for_selector("#dz-class option[value=animal]", state="attached")
-        assert page.inner_text("#page-title") == "Промышленные образцы"
-        assert page.inner_text("label[for=dz-file]") == "Файл 3D-модели"
-        assert page.inner_text("#dz-class option[value='']") == "Любой класс"
-        page.set_input_files("#dz-file", str(MESH))
-        _submit(page)
-        assert page.inner_text("#dz-results .pager .total") == "Всего записей: 55"
-        page.locator("#dz-hits li:first-child button.dz-open").click()
-        assert _ink(page, "#dz-viewer-0 canvas")["ink"] > 0
-        assert page.inner_text("#dz-hits li:first-child button.dz-open") == "Закрыть 3D-просмотр"
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        screenshot(page, "portal/designs-phone-ru")
-        portal.assert_clean()
-    finally:
-        context.close()
+def test_russian_and_a_phone(phone_portal: PortalPage) -> None:
+    portal = phone_portal
+    page = _open(portal)
+    page.click("button[data-lang=ru]")
+    page.wait_for_function("() => document.documentElement.lang === 'ru'")
+    page.wait_for_selector("#dz-class option[value=animal]", state="attached")
+    assert page.inner_text("#page-title") == "Промышленные образцы"
+    assert page.inner_text("label[for=dz-file]") == "Файл 3D-модели"
+    assert page.inner_text("#dz-class option[value='']") == "Любой класс"
+    page.set_input_files("#dz-file", str(MESH))
+    _submit(page)
+    assert page.inner_text("#dz-results .pager .total") == "Всего записей: 55"
+    page.locator("#dz-hits li:first-child button.dz-open").click()
+    assert _ink(page, "#dz-viewer-0 canvas")["ink"] > 0
+    assert page.inner_text("#dz-hits li:first-child button.dz-open") == "Закрыть 3D-просмотр"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "portal/designs-phone-ru")
+    portal.assert_clean()
