@@ -15,7 +15,7 @@ import random
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,21 @@ CRASH_RUNS = int(os.environ.get("IPSIM_CRASH_RUNS", "4"))
 BATCH = 10
 ENV = {"IPSIM_SNAPSHOT_EVERY": "37"}  # snapshots every few batches: kills land in them too
 QUERIES = ("Cn1cnc2c1c(=O)n(C)c(=O)n2C", "c1ccccc1O", "CC(=O)Oc1ccccc1C(=O)O", "CCN(CC)CC")
+
+
+@pytest.fixture
+def launch() -> Iterator[Callable[..., ServerProcess]]:
+    """``start_server`` that also kills, after the test, any server a failed assert left up."""
+    started: list[ServerProcess] = []
+
+    def start(data: Path, env: dict[str, str] | None = None) -> ServerProcess:
+        started.append(start_server(data, env=env))
+        return started[-1]
+
+    yield start
+    for server in started:
+        if server.process.poll() is None:
+            server.kill()
 
 
 def _molecules() -> list[str]:
@@ -103,11 +118,13 @@ def _search(server: ServerProcess, name: str) -> list[list[tuple[str, float]]]:
     return answers
 
 
-def test_kill_9_at_random_points_loses_no_acknowledged_document(tmp_path: Path) -> None:
+def test_kill_9_at_random_points_loses_no_acknowledged_document(
+    tmp_path: Path, launch: Callable[..., ServerProcess]
+) -> None:
     rng = random.Random(int(os.environ.get("IPSIM_CRASH_SEED", "7")))
     molecules = _molecules()
     data = tmp_path / "data"
-    server = start_server(data, env=ENV)
+    server = launch(data, env=ENV)
     httpx.post(
         f"{server.url}/v1/collections", json={"name": "crash", "modality": "chemical"}, timeout=60
     ).raise_for_status()
@@ -130,7 +147,7 @@ def test_kill_9_at_random_points_loses_no_acknowledged_document(tmp_path: Path) 
         server.kill()  # SIGKILL: no flush, no snapshot, no goodbye
         writer.stop.set()
         thread.join(60)
-        server = start_server(data, env=ENV)
+        server = launch(data, env=ENV)
         with httpx.Client(base_url=server.url, timeout=60) as client:
             landed = _present(client, list(writer.in_flight))
             missing = set(writer.acked) - _present(client, list(writer.acked))
@@ -158,9 +175,11 @@ def test_kill_9_at_random_points_loses_no_acknowledged_document(tmp_path: Path) 
     print(f"crash runs: {CRASH_RUNS} ({', '.join(phases)}); documents: {expected}; lost: 0")
 
 
-def test_a_corrupt_last_log_record_is_dropped_with_a_log_line(tmp_path: Path) -> None:
+def test_a_corrupt_last_log_record_is_dropped_with_a_log_line(
+    tmp_path: Path, launch: Callable[..., ServerProcess]
+) -> None:
     data = tmp_path / "data"
-    server = start_server(data)
+    server = launch(data)
     with httpx.Client(base_url=server.url, timeout=60) as client:
         client.post("/v1/collections", json={"name": "crash", "modality": "chemical"})
         for n, smiles in enumerate(_molecules()[:3]):
@@ -175,7 +194,7 @@ def test_a_corrupt_last_log_record_is_dropped_with_a_log_line(tmp_path: Path) ->
     raw = bytearray(newest.read_bytes())
     raw[-3] ^= 0xFF  # flip a byte of the last record's payload: its CRC no longer matches
     newest.write_bytes(bytes(raw))
-    server = start_server(data)
+    server = launch(data)
     try:
         assert _count(server) == 2  # the damaged third write is gone, the first two are not
         with httpx.Client(base_url=server.url, timeout=60) as client:
@@ -207,8 +226,10 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_a_full_disk_answers_507_and_keeps_what_was_acknowledged(small_disk: Path) -> None:
-    server = start_server(small_disk / "data", env={"IPSIM_SNAPSHOT_EVERY": "1000000"})
+def test_a_full_disk_answers_507_and_keeps_what_was_acknowledged(
+    small_disk: Path, launch: Callable[..., ServerProcess]
+) -> None:
+    server = launch(small_disk / "data", env={"IPSIM_SNAPSHOT_EVERY": "1000000"})
     molecules = _molecules()
     acked: list[str] = []
     statuses: list[int] = []
@@ -247,7 +268,7 @@ def test_a_full_disk_answers_507_and_keeps_what_was_acknowledged(small_disk: Pat
             ).is_success
             acked.append("after")
         server.kill()
-        server = start_server(small_disk / "data")
+        server = launch(small_disk / "data")
         assert _count(server) == len(acked)
         with httpx.Client(base_url=server.url, timeout=60) as client:
             assert _present(client, acked) == set(acked)
