@@ -335,12 +335,14 @@ class WriteAheadLog:
             pending = _Pending(seq, encoded, body)
             self._pending.append(pending)
             self._cond.notify_all()
-            while self._durable_seq < seq:
-                if pending.refused is not None:
-                    raise pending.refused
+            # Refusal first: a refused record's seq is given out again, and the record that
+            # reuses it may be durable before this waiter wakes.
+            while pending.refused is None and self._durable_seq < seq:
                 if self._failure is not None:
                     raise WalError("the write-ahead log failed") from self._failure
                 self._cond.wait()
+            if pending.refused is not None:
+                raise pending.refused
             return seq
 
     def _check_open(self) -> None:

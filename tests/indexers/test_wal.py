@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from ipsim.indexers.wal import (
     MAGIC,
     WalCorruptError,
     WalError,
+    WalFull,
     WalRecord,
     WriteAheadLog,
     encode_frame,
@@ -238,6 +240,32 @@ def test_a_failed_fsync_fails_the_caller_and_every_later_append(
     with pytest.raises(WalError, match="failed"):
         log.append({"n": 3})
     assert log.last_seq == 1
+
+
+def test_a_full_disk_refuses_the_write_and_the_log_goes_on(
+    tmp_path: Path, opened: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = open_log(opened, tmp_path)
+    assert log.append({"n": 1}, b"one") == 1
+
+    real_fsync, calls = os.fsync, []
+
+    def full_once(fd: int) -> None:  # the bytes reached the page cache; the disk had no room
+        calls.append(fd)
+        if len(calls) == 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)  # the cut-back batch's fsync: there is room again
+
+    monkeypatch.setattr(wal_module.os, "fsync", full_once)
+    with pytest.raises(WalFull, match="no room"):
+        log.append({"n": 2}, b"two" * 1000)
+    monkeypatch.undo()
+    # the refused record's seq is given out again; nothing of it stays in the file
+    assert log.append({"n": 3}, b"three") == 2
+    assert log.last_seq == 2
+    log.close()
+    reopened = open_log(opened, tmp_path)
+    assert payloads(reopened) == [(1, {"n": 1}, b"one"), (2, {"n": 3}, b"three")]
 
 
 def test_without_fsync_records_are_still_written(
